@@ -1,0 +1,161 @@
+# SPDX-License-Identifier: MIT
+# supportvpn: one top-level GNU Makefile. See README.md for the targets.
+
+CC		?= cc
+PKG_CONFIG	?= pkg-config
+PREFIX		?= /usr/local
+BINDIR		?= $(PREFIX)/bin
+SBINDIR		?= $(PREFIX)/sbin
+LIBDIR		?= $(PREFIX)/lib
+PLUGINDIR	?= $(LIBDIR)/supportvpn
+SYSCONFDIR	?= $(PREFIX)/etc
+DESTDIR		?=
+BUILD		?= build
+PYTEST		?= /usr/bin/python3 -m pytest
+
+CFLAGS		?= -O2 -g -fstack-protector-strong
+CPPFLAGS	?= -D_FORTIFY_SOURCE=2
+LDFLAGS		?=
+
+WARN := -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Wshadow \
+	-Wstrict-prototypes -Wmissing-prototypes -Wmissing-declarations \
+	-Wpointer-arith -Wcast-qual -Wformat=2 -Wsign-compare -Wundef \
+	-Wno-unused-parameter -MMD -MP
+ifeq ($(WERROR),1)
+WARN += -Werror
+endif
+
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
+
+# Debian packages the build, the tests and the demo need (see README).
+DEB_PACKAGES := build-essential pkg-config libuv1-dev libjansson-dev \
+	libcmocka-dev libssl-dev libcurl4-openssl-dev openvpn openssl \
+	python3 python3-pytest dnsmasq-base iproute2 procps socat iputils-ping
+
+UV_CFLAGS	= $(shell $(PKG_CONFIG) --cflags libuv jansson 2>/dev/null)
+UV_LIBS		= $(shell $(PKG_CONFIG) --libs libuv jansson 2>/dev/null)
+JANSSON_CFLAGS	= $(shell $(PKG_CONFIG) --cflags jansson 2>/dev/null)
+JANSSON_LIBS	= $(shell $(PKG_CONFIG) --libs jansson 2>/dev/null)
+CMOCKA_LIBS	= $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null)
+
+ALL_CFLAGS = $(WARN) $(CFLAGS) $(CPPFLAGS) -Iinclude -Icontroller $(UV_CFLAGS)
+
+# Everything in controller/ except the two programs' main files is a module
+# linked into the daemon and the unit tests.
+CTL_SRCS	:= controller/ctl.c
+DAEMON_MAIN	:= controller/main.c
+MODULE_SRCS	:= $(filter-out $(CTL_SRCS) $(DAEMON_MAIN),$(wildcard controller/*.c))
+MODULE_OBJS	:= $(MODULE_SRCS:%.c=$(BUILD)/%.o)
+UNIT_SRCS	:= $(wildcard tests/unit/test_*.c)
+UNIT_BINS	:= $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
+BENCH_SRCS	:= $(wildcard tests/bench/*.c)
+BENCH_BINS	:= $(BENCH_SRCS:tests/bench/%.c=$(BUILD)/bench/%)
+
+PROGRAMS := $(BUILD)/supportvpnd $(BUILD)/supportvpnctl
+
+.PHONY: all deps check unit system headers confcheck demo bench run \
+	install uninstall asan clean
+.DEFAULT_GOAL := all
+
+all: $(PROGRAMS)
+
+# Rebuild everything when the flags change (make check adds -Werror).
+$(BUILD)/.flags: FORCE
+	@mkdir -p $(@D)
+	@echo '$(ALL_CFLAGS) $(LDFLAGS)' | cmp -s - $@ || echo '$(ALL_CFLAGS) $(LDFLAGS)' > $@
+FORCE:
+
+$(BUILD)/%.o: %.c $(BUILD)/.flags
+	@mkdir -p $(@D)
+	@echo "  CC      $<"
+	$(Q)$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(BUILD)/libsvd.a: $(MODULE_OBJS)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/supportvpnd: $(BUILD)/controller/main.o $(BUILD)/libsvd.a
+	@echo "  LD      $@"
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(UV_LIBS)
+
+$(BUILD)/supportvpnctl: $(BUILD)/controller/ctl.o $(BUILD)/libsvd.a
+	@echo "  LD      $@"
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(UV_LIBS)
+
+$(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(BUILD)/libsvd.a
+	@echo "  LD      $@"
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(UV_LIBS) $(CMOCKA_LIBS)
+
+$(BUILD)/bench/%: $(BUILD)/tests/bench/%.o
+	@echo "  LD      $@"
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(UV_LIBS)
+
+# Installs only what is missing; apt-get update first, since a fresh
+# machine's package lists may be empty or stale.
+deps:
+	@missing=$$(for p in $(DEB_PACKAGES); do \
+		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed$$' || echo $$p; \
+	done); \
+	if [ -z "$$missing" ]; then echo "deps: all Debian packages present"; \
+	else echo "deps: installing:" $$missing; \
+		if [ "$$(id -u)" -ne 0 ]; then echo "deps: run as root (or: sudo make deps)" >&2; exit 1; fi; \
+		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $$missing; \
+	fi
+
+# Each header must compile on its own.
+headers: $(BUILD)/.flags
+	@mkdir -p $(BUILD)/headers
+	@for h in include/*.h controller/*.h; do \
+		echo "#include \"$$(basename $$h)\"" > $(BUILD)/headers/t.c; \
+		$(CC) $(ALL_CFLAGS) -Werror -fsyntax-only $(BUILD)/headers/t.c || { echo "headers: $$h does not compile alone" >&2; exit 1; }; \
+	done; echo "headers: every header compiles alone"
+
+unit: $(UNIT_BINS)
+	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; (cd tests/unit && ../../$$t); done
+
+confcheck: $(BUILD)/supportvpnd
+	$(Q)./$(BUILD)/supportvpnd -n --config conf/supportvpnd.json
+
+system: all
+	$(PYTEST) -p no:cacheprovider -v tests/system
+
+check:
+	$(MAKE) WERROR=1 all $(UNIT_BINS) $(BENCH_BINS)
+	$(MAKE) WERROR=1 headers
+	$(MAKE) WERROR=1 confcheck
+	$(MAKE) WERROR=1 unit
+	$(MAKE) WERROR=1 system
+
+demo: deps all
+	/usr/bin/python3 tests/demo.py
+
+bench: all $(BENCH_BINS)
+	/usr/bin/python3 tests/bench/bench.py
+
+run: all
+	./$(BUILD)/supportvpnd --config conf/supportvpnd.json --log-level debug
+
+install: all
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(SYSCONFDIR)/supportvpn
+	install -m 0755 $(BUILD)/supportvpnd $(DESTDIR)$(SBINDIR)/supportvpnd
+	install -m 0755 $(BUILD)/supportvpnctl $(DESTDIR)$(BINDIR)/supportvpnctl
+	for f in conf/supportvpnd.json conf/client.ovpn; do \
+		[ -e $(DESTDIR)$(SYSCONFDIR)/supportvpn/$$(basename $$f) ] || \
+		install -m 0644 $$f $(DESTDIR)$(SYSCONFDIR)/supportvpn/; done
+
+uninstall:
+	rm -f $(DESTDIR)$(SBINDIR)/supportvpnd $(DESTDIR)$(BINDIR)/supportvpnctl
+
+asan:
+	$(MAKE) BUILD=build-asan CFLAGS='-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all' \
+		LDFLAGS='-fsanitize=address,undefined' CPPFLAGS= WERROR=1 all $(UNIT_BINS:$(BUILD)/%=build-asan/%)
+	@set -e; for t in $(UNIT_BINS:$(BUILD)/%=build-asan/%); do echo "== $$t"; (cd tests/unit && ../../$$t); done
+	SUPPORTVPN_BUILD=build-asan $(PYTEST) -p no:cacheprovider -v tests/system
+
+clean:
+	rm -rf $(BUILD) build-asan
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

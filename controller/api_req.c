@@ -1,0 +1,289 @@
+/* SPDX-License-Identifier: MIT */
+/* JSON API request validation and answer encoding. Pure; never logs. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "api_req.h"
+
+static const char *const event_names[API_EV_COUNT] = {
+	"state", "checks", "openvpn", "peer", "log",
+};
+
+struct cmd_spec {
+	const char	*name;
+	enum api_cmd	 cmd;
+	const char	*args[4];	/* allowed argument names */
+};
+
+static const struct cmd_spec cmds[] = {
+	{ "status", API_CMD_STATUS, { NULL } },
+	{ "start", API_CMD_START, { "when_possible", "wait", "timeout_s",
+	    NULL } },
+	{ "stop", API_CMD_STOP, { NULL } },
+	{ "subscribe", API_CMD_SUBSCRIBE, { "events", NULL } },
+	{ "log", API_CMD_LOG, { "lines", NULL } },
+	{ "version", API_CMD_VERSION, { NULL } },
+	{ "openvpn", API_CMD_OPENVPN, { "command", NULL } },
+};
+
+int
+api_event_parse(const char *name)
+{
+	int i;
+
+	for (i = 0; i < API_EV_COUNT; i++)
+		if (strcmp(name, event_names[i]) == 0)
+			return i;
+	return -1;
+}
+
+const char *
+api_event_name(enum api_event e)
+{
+	return (unsigned)e < API_EV_COUNT ? event_names[e] : "?";
+}
+
+static int
+fail(struct api_error *err, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int
+fail(struct api_error *err, const char *code, const char *fmt, ...)
+{
+	va_list ap;
+
+	err->code = code;
+	va_start(ap, fmt);
+	vsnprintf(err->message, sizeof(err->message), fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+static int
+get_bool(json_t *root, const char *key, bool *out, struct api_error *err)
+{
+	json_t *v = json_object_get(root, key);
+
+	if (v == NULL)
+		return 0;
+	if (!json_is_boolean(v))
+		return fail(err, "bad_argument", "'%s' must be true or false",
+		    key);
+	*out = json_is_true(v);
+	return 0;
+}
+
+static int
+get_uint(json_t *root, const char *key, unsigned lo, unsigned hi,
+    unsigned *out, struct api_error *err)
+{
+	json_t *v = json_object_get(root, key);
+	double d;
+
+	if (v == NULL)
+		return 0;
+	if (json_is_integer(v))
+		d = (double)json_integer_value(v);
+	else if (json_is_real(v))
+		d = json_real_value(v);
+	else
+		return fail(err, "bad_argument", "'%s' must be a number", key);
+	if (!(d >= lo && d <= hi) || (json_is_real(v) && d != (double)(long)d))
+		return fail(err, "bad_argument", "'%s' must be a whole number "
+		    "from %u to %u", key, lo, hi);
+	*out = (unsigned)d;
+	return 0;
+}
+
+static int
+get_events(json_t *root, unsigned *out, struct api_error *err)
+{
+	json_t *v = json_object_get(root, "events"), *e;
+	size_t i;
+	int ev;
+
+	*out = API_EV_ALL;
+	if (v == NULL)
+		return 0;
+	if (!json_is_array(v))
+		return fail(err, "bad_argument", "'events' must be a list of "
+		    "event names");
+	*out = 0;
+	json_array_foreach(v, i, e) {
+		if (!json_is_string(e) ||
+		    (ev = api_event_parse(json_string_value(e))) < 0)
+			return fail(err, "bad_argument", "'events' holds an "
+			    "unknown event; known: state, checks, openvpn, "
+			    "peer, log");
+		*out |= 1u << ev;
+	}
+	return 0;
+}
+
+static int
+check_args(json_t *root, const struct cmd_spec *spec, struct api_error *err)
+{
+	const char *key;
+	json_t *v;
+	size_t i;
+
+	json_object_foreach(root, key, v) {
+		bool known = strcmp(key, "id") == 0 || strcmp(key, "cmd") == 0;
+
+		for (i = 0; !known && spec->args[i] != NULL; i++)
+			known = strcmp(key, spec->args[i]) == 0;
+		if (!known)
+			return fail(err, "bad_argument", "'%.64s' is not an "
+			    "argument of '%s'", key, spec->name);
+	}
+	return 0;
+}
+
+static int
+parse_args(json_t *root, struct api_request *req, struct api_error *err)
+{
+	json_t *c;
+
+	switch (req->cmd) {
+	case API_CMD_START:
+		req->timeout_s = API_START_TIMEOUT_DEFAULT;
+		if (get_bool(root, "when_possible", &req->when_possible,
+		    err) < 0 || get_bool(root, "wait", &req->wait, err) < 0 ||
+		    get_uint(root, "timeout_s", 1, 3600, &req->timeout_s,
+		    err) < 0)
+			return -1;
+		return 0;
+	case API_CMD_SUBSCRIBE:
+		return get_events(root, &req->events, err);
+	case API_CMD_LOG:
+		req->lines = API_LOG_LINES_DEFAULT;
+		return get_uint(root, "lines", 1, API_LOG_LINES_MAX,
+		    &req->lines, err);
+	case API_CMD_OPENVPN:
+		c = json_object_get(root, "command");
+		if (!json_is_string(c))
+			return fail(err, "bad_argument", "'command' must be a "
+			    "string such as \"status\"");
+		if (json_string_length(c) >= sizeof(req->command) ||
+		    strlen(json_string_value(c)) != json_string_length(c))
+			return fail(err, "bad_argument", "'command' is too long"
+			    " or holds a NUL");
+		memcpy(req->command, json_string_value(c),
+		    json_string_length(c) + 1);
+		return 0;
+	default:
+		return 0;
+	}
+}
+
+int
+api_request_parse(const char *line, size_t len, struct api_request *req,
+    struct api_error *err)
+{
+	json_error_t jerr;
+	json_t *c;
+	const char *name;
+	size_t i;
+
+	memset(req, 0, sizeof(*req));
+	memset(err, 0, sizeof(*err));
+	req->root = json_loadb(line, len, JSON_REJECT_DUPLICATES,
+	    &jerr);
+	if (req->root == NULL)
+		return fail(err, "bad_request", "not JSON: %s (column %d)",
+		    jerr.text, jerr.column);
+	if (!json_is_object(req->root))
+		return fail(err, "bad_request", "a request must be a JSON "
+		    "object such as {\"cmd\": \"status\"}");
+	req->id = json_object_get(req->root, "id");
+	c = json_object_get(req->root, "cmd");
+	if (c == NULL)
+		return fail(err, "bad_request", "'cmd' is missing");
+	if (!json_is_string(c))
+		return fail(err, "bad_request", "'cmd' must be a string");
+	name = json_string_value(c);
+	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+		if (strcmp(name, cmds[i].name) != 0)
+			continue;
+		req->cmd = cmds[i].cmd;
+		if (check_args(req->root, &cmds[i], err) < 0)
+			return -1;
+		return parse_args(req->root, req, err);
+	}
+	return fail(err, "unknown_command", "unknown command '%.64s'; known: "
+	    "status, start, stop, subscribe, log, version, openvpn", name);
+}
+
+void
+api_request_clear(struct api_request *req)
+{
+	json_decref(req->root);
+	req->root = NULL;
+	req->id = NULL;
+}
+
+static char *
+dump_line(json_t *obj)
+{
+	char *s, *line;
+	size_t n;
+
+	if (obj == NULL)
+		return NULL;
+	s = json_dumps(obj, JSON_COMPACT);
+	json_decref(obj);
+	if (s == NULL)
+		return NULL;
+	n = strlen(s);
+	if ((line = realloc(s, n + 2)) == NULL) {
+		free(s);
+		return NULL;
+	}
+	line[n] = '\n';
+	line[n + 1] = '\0';
+	return line;
+}
+
+char *
+api_answer_ok(json_t *id, json_t *result)
+{
+	json_t *o;
+
+	if (result == NULL)
+		return NULL;
+	o = json_pack("{s:b, s:o}", "ok", 1, "result", result);
+	if (o != NULL && id != NULL)
+		json_object_set(o, "id", id);
+	return dump_line(o);
+}
+
+char *
+api_answer_error(json_t *id, const char *code, const char *message)
+{
+	json_t *o;
+
+	o = json_pack("{s:b, s:{s:s, s:s}}", "ok", 0, "error", "code", code,
+	    "message", message);
+	if (o != NULL && id != NULL)
+		json_object_set(o, "id", id);
+	return dump_line(o);
+}
+
+char *
+api_event_line(const char *name, const char *time, json_t *fields)
+{
+	json_t *o;
+
+	o = json_pack("{s:s, s:s}", "event", name, "time", time);
+	if (o == NULL || fields == NULL || json_object_update(o, fields) < 0) {
+		json_decref(o);
+		json_decref(fields);
+		return NULL;
+	}
+	json_decref(fields);
+	return dump_line(o);
+}

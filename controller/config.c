@@ -1,0 +1,540 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Controller configuration: defaults, JSON loading with strict key and
+ * type checks, and the check that the openvpn client configuration leaves
+ * the options the controller owns alone.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <limits.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <jansson.h>
+
+#include "config.h"
+#include "log.h"
+#include "supportvpn.h"
+#include "util.h"
+
+enum key_type { KEY_OBJECT, KEY_STRING, KEY_INT, KEY_LISTEN, KEY_LEVEL };
+
+struct key_spec {
+	const char	*path;
+	enum key_type	 type;
+	size_t		 off;
+	long		 min, max;
+};
+
+#define S(p, f)		{ p, KEY_STRING, offsetof(struct config, f), 0, 0 }
+#define I(p, f, lo, hi)	{ p, KEY_INT, offsetof(struct config, f), lo, hi }
+#define O(p)		{ p, KEY_OBJECT, 0, 0, 0 }
+
+static const struct key_spec keys[] = {
+	O("api"),
+	{ "api.listen", KEY_LISTEN, 0, 0, 0 },
+	I("api.max_clients", api_max_clients, 1, 4096),
+	S("state_dir", state_dir),
+	S("run_dir", run_dir),
+	S("log_file", log_file),
+	{ "log_level", KEY_LEVEL, offsetof(struct config, log_level), 0, 0 },
+	O("openvpn"),
+	S("openvpn.binary", ovpn_binary),
+	S("openvpn.config", ovpn_config),
+	S("openvpn.plugin", ovpn_plugin),
+	I("openvpn.restart_min_ms", restart_min_ms, 100, 600000),
+	I("openvpn.restart_max_ms", restart_max_ms, 100, 3600000),
+	I("openvpn.stop_timeout_ms", stop_timeout_ms, 500, 600000),
+	I("openvpn.bytecount_s", bytecount_s, 0, 3600),
+	O("plugin"),
+	S("plugin.policy", plugin_policy),
+	O("checks"),
+	S("checks.cloud_url", checks_cloud_url),
+	S("checks.resolv_conf", checks_resolv_conf),
+	I("checks.timeout_ms", checks_timeout_ms, 100, 120000),
+	I("checks.interval_s", checks_interval_s, 1, 86400),
+};
+
+static char **
+str_field(struct config *cfg, size_t off)
+{
+	return (char **)(void *)((char *)cfg + off);
+}
+
+static int *
+int_field(struct config *cfg, size_t off)
+{
+	return (int *)(void *)((char *)cfg + off);
+}
+
+static int
+set_str(char **dst, const char *val)
+{
+	char *copy = strdup(val);
+
+	if (copy == NULL)
+		return -ENOMEM;
+	free(*dst);
+	*dst = copy;
+	return 0;
+}
+
+int
+config_defaults(struct config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->api_port = SUPPORTVPN_API_DEFAULT_PORT;
+	cfg->api_max_clients = 256;
+	cfg->log_level = LOG_LEVEL_INFO;
+	cfg->restart_min_ms = 1000;
+	cfg->restart_max_ms = 60000;
+	cfg->stop_timeout_ms = 10000;
+	cfg->bytecount_s = 2;
+	cfg->checks_timeout_ms = 5000;
+	cfg->checks_interval_s = 30;
+	if (set_str(&cfg->api_host, SUPPORTVPN_API_DEFAULT_HOST) < 0 ||
+	    set_str(&cfg->state_dir, "/var/lib/supportvpn") < 0 ||
+	    set_str(&cfg->run_dir, "/run/supportvpn") < 0 ||
+	    set_str(&cfg->log_file, "/var/log/supportvpn/supportvpnd.log") < 0 ||
+	    set_str(&cfg->ovpn_binary, "/usr/sbin/openvpn") < 0 ||
+	    set_str(&cfg->ovpn_config, "/etc/supportvpn/client.ovpn") < 0 ||
+	    set_str(&cfg->ovpn_plugin,
+	    "/usr/lib/supportvpn/openvpn-plugin-supportvpn.so") < 0 ||
+	    set_str(&cfg->plugin_policy, "/etc/supportvpn/policy.json") < 0 ||
+	    set_str(&cfg->checks_cloud_url,
+	    "https://cloud.support.example/ip") < 0 ||
+	    set_str(&cfg->checks_resolv_conf, "/etc/resolv.conf") < 0) {
+		config_deinit(cfg);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+void
+config_deinit(struct config *cfg)
+{
+	char **strs[] = { &cfg->api_host, &cfg->state_dir, &cfg->run_dir,
+	    &cfg->log_file, &cfg->ovpn_binary, &cfg->ovpn_config,
+	    &cfg->ovpn_plugin, &cfg->plugin_policy, &cfg->checks_cloud_url,
+	    &cfg->checks_resolv_conf, &cfg->mgmt_sock, &cfg->passthru_sock,
+	    &cfg->events_sock, &cfg->consent_file, &cfg->pid_file,
+	    &cfg->settings_file };
+	size_t i;
+
+	for (i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
+		free(*strs[i]);
+		*strs[i] = NULL;
+	}
+}
+
+static void
+set_err(struct config_error *err, const char *path, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+set_err(struct config_error *err, const char *path, const char *fmt, ...)
+{
+	va_list ap;
+
+	snprintf(err->path, sizeof(err->path), "%s", path);
+	va_start(ap, fmt);
+	vsnprintf(err->text, sizeof(err->text), fmt, ap);
+	va_end(ap);
+}
+
+static const struct key_spec *
+find_key(const char *path)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (strcmp(keys[i].path, path) == 0)
+			return &keys[i];
+	return NULL;
+}
+
+/* "127.0.0.1:7515" or "[::1]:7515"; the host must be a loopback literal. */
+static int
+parse_listen(struct config *cfg, const char *s, struct config_error *err)
+{
+	char host[64];
+	const char *colon, *h = s;
+	size_t hlen;
+	char *end;
+	long port;
+	struct in_addr a4;
+	struct in6_addr a6;
+
+	if (s[0] == '[') {
+		const char *rb = strchr(s, ']');
+
+		if (rb == NULL || rb[1] != ':')
+			goto bad;
+		h = s + 1;
+		hlen = (size_t)(rb - h);
+		colon = rb + 1;
+	} else {
+		if ((colon = strrchr(s, ':')) == NULL)
+			goto bad;
+		hlen = (size_t)(colon - s);
+	}
+	if (hlen == 0 || hlen >= sizeof(host))
+		goto bad;
+	memcpy(host, h, hlen);
+	host[hlen] = '\0';
+	errno = 0;
+	port = strtol(colon + 1, &end, 10);
+	if (errno != 0 || *end != '\0' || end == colon + 1 || port < 1 ||
+	    port > 65535)
+		goto bad;
+	if (inet_pton(AF_INET, host, &a4) == 1) {
+		if ((ntohl(a4.s_addr) >> 24) != 127) {
+			set_err(err, "api.listen", "'api.listen' must be a "
+			    "loopback address (127.0.0.0/8 or [::1]), not %s",
+			    host);
+			return -1;
+		}
+	} else if (inet_pton(AF_INET6, host, &a6) == 1) {
+		if (!IN6_IS_ADDR_LOOPBACK(&a6)) {
+			set_err(err, "api.listen", "'api.listen' must be a "
+			    "loopback address (127.0.0.0/8 or [::1]), not %s",
+			    host);
+			return -1;
+		}
+	} else
+		goto bad;
+	if (set_str(&cfg->api_host, host) < 0)
+		return -ENOMEM;
+	cfg->api_port = (int)port;
+	return 0;
+bad:
+	set_err(err, "api.listen", "'api.listen' must look like "
+	    "\"127.0.0.1:7515\" or \"[::1]:7515\", not \"%s\"", s);
+	return -1;
+}
+
+static int load_object(struct config *cfg, json_t *obj, const char *prefix,
+    struct config_error *err);
+
+static int
+load_value(struct config *cfg, const struct key_spec *k, json_t *v,
+    struct config_error *err)
+{
+	json_int_t n;
+	int lvl;
+
+	switch (k->type) {
+	case KEY_OBJECT:
+		if (!json_is_object(v)) {
+			set_err(err, k->path, "'%s' must be an object", k->path);
+			return -1;
+		}
+		return load_object(cfg, v, k->path, err);
+	case KEY_STRING:
+		if (!json_is_string(v)) {
+			set_err(err, k->path, "'%s' must be a string", k->path);
+			return -1;
+		}
+		if (strlen(json_string_value(v)) != json_string_length(v)) {
+			set_err(err, k->path, "'%s' must not contain NUL",
+			    k->path);
+			return -1;
+		}
+		return set_str(str_field(cfg, k->off), json_string_value(v));
+	case KEY_INT:
+		if (!json_is_integer(v)) {
+			set_err(err, k->path, "'%s' must be an integer",
+			    k->path);
+			return -1;
+		}
+		n = json_integer_value(v);
+		if (n < k->min || n > k->max) {
+			set_err(err, k->path, "'%s' must be between %ld and %ld",
+			    k->path, k->min, k->max);
+			return -1;
+		}
+		*int_field(cfg, k->off) = (int)n;
+		return 0;
+	case KEY_LISTEN:
+		if (!json_is_string(v)) {
+			set_err(err, k->path, "'%s' must be a string", k->path);
+			return -1;
+		}
+		return parse_listen(cfg, json_string_value(v), err);
+	case KEY_LEVEL:
+		if (!json_is_string(v) ||
+		    (lvl = log_level_parse(json_string_value(v))) < 0) {
+			set_err(err, k->path, "'%s' must be one of \"error\", "
+			    "\"warn\", \"info\", \"debug\"", k->path);
+			return -1;
+		}
+		*int_field(cfg, k->off) = lvl;
+		return 0;
+	}
+	return -1;
+}
+
+static int
+load_object(struct config *cfg, json_t *obj, const char *prefix,
+    struct config_error *err)
+{
+	const char *key;
+	json_t *v;
+	char path[128];
+	int rc;
+
+	json_object_foreach(obj, key, v) {
+		const struct key_spec *k;
+
+		if (prefix[0] != '\0')
+			rc = util_snprintf(path, sizeof(path), "%s.%s", prefix,
+			    key);
+		else
+			rc = util_snprintf(path, sizeof(path), "%s", key);
+		if (rc < 0 || (k = find_key(path)) == NULL) {
+			set_err(err, path, "unknown key '%s'", path);
+			return -1;
+		}
+		if ((rc = load_value(cfg, k, v, err)) != 0)
+			return rc;
+	}
+	return 0;
+}
+
+static int
+derive(struct config *cfg, struct config_error *err)
+{
+	struct {
+		char		**dst;
+		const char	 *dir;
+		const char	 *name;
+		size_t		  max;
+	} d[] = {
+		{ &cfg->mgmt_sock, cfg->run_dir, "openvpn.sock", 108 },
+		{ &cfg->passthru_sock, cfg->run_dir, "management.sock", 108 },
+		{ &cfg->events_sock, cfg->run_dir, "events.sock", 108 },
+		{ &cfg->consent_file, cfg->run_dir, "consent", PATH_MAX },
+		{ &cfg->pid_file, cfg->run_dir, "openvpn.pid", PATH_MAX },
+		{ &cfg->settings_file, cfg->state_dir, "settings.json",
+		    PATH_MAX },
+	};
+	char buf[PATH_MAX];
+	size_t i;
+
+	if (cfg->run_dir[0] != '/' || cfg->state_dir[0] != '/') {
+		set_err(err, cfg->run_dir[0] != '/' ? "run_dir" : "state_dir",
+		    "'%s' must be an absolute path",
+		    cfg->run_dir[0] != '/' ? "run_dir" : "state_dir");
+		return -1;
+	}
+	for (i = 0; i < sizeof(d) / sizeof(d[0]); i++) {
+		if (util_snprintf(buf, sizeof(buf), "%s/%s", d[i].dir,
+		    d[i].name) < 0 || strlen(buf) >= d[i].max) {
+			set_err(err, d[i].dir == cfg->run_dir ? "run_dir" :
+			    "state_dir", "'%s' is too long for %s",
+			    d[i].dir == cfg->run_dir ? "run_dir" : "state_dir",
+			    d[i].name);
+			return -1;
+		}
+		if (set_str(d[i].dst, buf) < 0)
+			return -ENOMEM;
+	}
+	if (cfg->ovpn_binary[0] == '\0' || cfg->ovpn_config[0] == '\0') {
+		set_err(err, cfg->ovpn_binary[0] == '\0' ? "openvpn.binary" :
+		    "openvpn.config", "'%s' must not be empty",
+		    cfg->ovpn_binary[0] == '\0' ? "openvpn.binary" :
+		    "openvpn.config");
+		return -1;
+	}
+	if (cfg->restart_max_ms < cfg->restart_min_ms) {
+		set_err(err, "openvpn.restart_max_ms", "'openvpn.restart_max_ms'"
+		    " must not be below 'openvpn.restart_min_ms'");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+load_root(struct config *cfg, json_t *root, const char *name,
+    json_error_t *jerr, struct config_error *err)
+{
+	int rc;
+
+	if (root == NULL) {
+		set_err(err, "", "%s: line %d column %d: %s", name, jerr->line,
+		    jerr->column, jerr->text);
+		config_deinit(cfg);
+		return -1;
+	}
+	if (!json_is_object(root)) {
+		set_err(err, "", "%s: the configuration must be a JSON object",
+		    name);
+		rc = -1;
+		goto out;
+	}
+	if ((rc = load_object(cfg, root, "", err)) == 0)
+		rc = derive(cfg, err);
+	if (rc == -ENOMEM)
+		set_err(err, "", "%s: out of memory", name);
+	else if (rc != 0) {
+		char text[sizeof(err->text)];
+
+		memcpy(text, err->text, sizeof(text));
+		/* A cut message still names the key; truncation is fine. */
+		(void)util_snprintf(err->text, sizeof(err->text), "%s: %s",
+		    name, text);
+	}
+out:
+	json_decref(root);
+	if (rc != 0) {
+		config_deinit(cfg);
+		return -1;
+	}
+	return 0;
+}
+
+int
+config_load(struct config *cfg, const char *path, struct config_error *err)
+{
+	json_error_t jerr;
+	json_t *root;
+
+	memset(err, 0, sizeof(*err));
+	if (config_defaults(cfg) < 0) {
+		set_err(err, "", "%s: out of memory", path);
+		return -1;
+	}
+	root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
+	return load_root(cfg, root, path, &jerr, err);
+}
+
+int
+config_load_string(struct config *cfg, const char *json,
+    struct config_error *err)
+{
+	json_error_t jerr;
+	json_t *root;
+
+	memset(err, 0, sizeof(*err));
+	if (config_defaults(cfg) < 0) {
+		set_err(err, "", "config: out of memory");
+		return -1;
+	}
+	root = json_loads(json, JSON_REJECT_DUPLICATES, &jerr);
+	return load_root(cfg, root, "config", &jerr, err);
+}
+
+/* Options the controller passes itself, or that would break supervision. */
+static const char *const owned_options[] = {
+	"management", "management-client", "management-hold",
+	"management-signal", "management-query-passwords",
+	"management-query-remote", "management-query-proxy",
+	"management-client-user", "management-client-group",
+	"management-forget-disconnect", "management-external-key",
+	"management-external-cert", "management-up-down",
+	"management-client-auth", "management-log-cache",
+	"daemon", "log", "log-append", "syslog", "writepid", "plugin",
+	"config", "remap-usr1", "suppress-timestamps",
+};
+
+static bool
+is_owned(const char *opt)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(owned_options) / sizeof(owned_options[0]); i++)
+		if (strcmp(opt, owned_options[i]) == 0)
+			return true;
+	return false;
+}
+
+int
+config_check_client_text(const char *text, const char *name,
+    struct config_error *err)
+{
+	const char *p = text;
+	char inline_tag[64] = "";
+	int lineno = 0;
+
+	memset(err, 0, sizeof(*err));
+	while (*p != '\0') {
+		const char *eol = strchr(p, '\n');
+		size_t len = eol ? (size_t)(eol - p) : strlen(p);
+		char opt[64];
+		size_t i = 0, o = 0;
+
+		lineno++;
+		while (i < len && (p[i] == ' ' || p[i] == '\t'))
+			i++;
+		/* Inline files (<ca> ... </ca>) hold no options. */
+		if (inline_tag[0] != '\0') {
+			size_t tl = strlen(inline_tag);
+
+			if (len - i >= tl + 3 && p[i] == '<' && p[i + 1] == '/'
+			    && strncmp(p + i + 2, inline_tag, tl) == 0)
+				inline_tag[0] = '\0';
+			goto next;
+		}
+		if (i < len && p[i] == '<') {
+			i++;
+			while (i < len && p[i] != '>' && o + 1 < sizeof(inline_tag))
+				inline_tag[o++] = p[i++];
+			inline_tag[o] = '\0';
+			goto next;
+		}
+		if (i + 1 < len && p[i] == '-' && p[i + 1] == '-')
+			i += 2;
+		while (i < len && p[i] != ' ' && p[i] != '\t' && p[i] != '\r'
+		    && o + 1 < sizeof(opt))
+			opt[o++] = p[i++];
+		opt[o] = '\0';
+		if (o > 0 && opt[0] != '#' && opt[0] != ';' && is_owned(opt)) {
+			set_err(err, opt, "%s:%d: option '%s' is set by "
+			    "supportvpnd and must not appear in the openvpn "
+			    "client configuration", name, lineno, opt);
+			return -1;
+		}
+next:
+		if (eol == NULL)
+			break;
+		p = eol + 1;
+	}
+	return 0;
+}
+
+int
+config_check_client(const char *path, struct config_error *err)
+{
+	FILE *f;
+	char *buf = NULL;
+	size_t len;
+	long sz;
+	int rc;
+
+	memset(err, 0, sizeof(*err));
+	if ((f = fopen(path, "re")) == NULL) {
+		rc = -errno;
+		set_err(err, "openvpn.config", "%s: %s", path, strerror(errno));
+		return rc;
+	}
+	if (fseek(f, 0, SEEK_END) < 0 || (sz = ftell(f)) < 0 ||
+	    fseek(f, 0, SEEK_SET) < 0 || sz > 4 * 1024 * 1024) {
+		set_err(err, "openvpn.config", "%s: cannot read (or larger "
+		    "than 4 MiB)", path);
+		fclose(f);
+		return -EFBIG;
+	}
+	if ((buf = malloc((size_t)sz + 1)) == NULL) {
+		fclose(f);
+		return -ENOMEM;
+	}
+	len = fread(buf, 1, (size_t)sz, f);
+	buf[len] = '\0';
+	fclose(f);
+	rc = config_check_client_text(buf, path, err);
+	free(buf);
+	return rc;
+}

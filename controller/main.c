@@ -1,0 +1,273 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * supportvpnd: options, configuration test (-n), start-up, signals and an
+ * orderly shutdown. Runs in the foreground; systemd or a test harness
+ * supervises it.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <libgen.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <jansson.h>
+#include <uv.h>
+
+#include "api.h"
+#include "config.h"
+#include "log.h"
+#include "passthru.h"
+#include "supportvpn.h"
+#include "util.h"
+#include "vpn.h"
+
+struct app {
+	uv_loop_t		*loop;
+	struct config		 cfg;
+	struct vpn		*vpn;
+	struct api		*api;
+	struct passthru		*passthru;
+	uv_signal_t		 sig_term, sig_int, sig_hup;
+	bool			 stopping;
+	int			 exit_code;
+};
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: supportvpnd --config FILE [-n] [--log-level LEVEL]\n"
+	    "\n"
+	    "  -c, --config FILE     controller configuration (JSON)\n"
+	    "  -n, --check           check the configuration and exit\n"
+	    "  -l, --log-level LEVEL error, warn, info or debug (overrides "
+	    "log_level)\n"
+	    "  -V, --version         print the version and exit\n"
+	    "  -h, --help            this text\n"
+	    "\n"
+	    "Runs in the foreground. SIGTERM/SIGINT: clean shutdown. "
+	    "SIGHUP: reopen the log file.\n");
+}
+
+static void
+on_vpn_event(const char *name, json_t *fields, void *arg)
+{
+	struct app *app = arg;
+
+	api_broadcast(app->api, name, fields);
+}
+
+static void
+on_log_line(enum log_level level, const char *time, const char *msg,
+    void *arg)
+{
+	struct app *app = arg;
+	char line[2200];
+
+	if (app->api == NULL)
+		return;
+	snprintf(line, sizeof(line), "%s %-5s %s", time, log_level_name(level),
+	    msg);
+	api_broadcast(app->api, "log", json_pack("{s:s, s:s, s:s}", "level",
+	    log_level_name(level), "message", msg, "line", line));
+}
+
+static void
+on_signal_closed(uv_handle_t *h)
+{
+	/* Embedded in struct app; nothing to free. */
+}
+
+static void
+on_vpn_down(void *arg)
+{
+	struct app *app = arg;
+
+	log_set_hook(NULL, NULL);
+	api_free(app->api);
+	app->api = NULL;
+	passthru_free(app->passthru);
+	app->passthru = NULL;
+	vpn_free(app->vpn);
+	app->vpn = NULL;
+	uv_close((uv_handle_t *)&app->sig_term, on_signal_closed);
+	uv_close((uv_handle_t *)&app->sig_int, on_signal_closed);
+	uv_close((uv_handle_t *)&app->sig_hup, on_signal_closed);
+}
+
+static void
+app_shutdown(struct app *app, const char *why)
+{
+	if (app->stopping)
+		return;
+	app->stopping = true;
+	log_info("supportvpnd: shutting down (%s)", why);
+	vpn_shutdown(app->vpn, on_vpn_down, app);
+}
+
+static void
+on_signal(uv_signal_t *s, int signum)
+{
+	struct app *app = s->data;
+	int rc;
+
+	if (signum == SIGHUP) {
+		if ((rc = log_reopen()) < 0)
+			log_warnx("log: cannot reopen %s: %s",
+			    app->cfg.log_file, strerror(-rc));
+		else
+			log_info("log: reopened %s", app->cfg.log_file);
+		return;
+	}
+	app_shutdown(app, signum == SIGTERM ? "SIGTERM" : "SIGINT");
+}
+
+static int
+open_log(struct app *app)
+{
+	char *copy;
+	int rc;
+
+	if (app->cfg.log_file[0] == '\0')
+		return 0;
+	if ((copy = strdup(app->cfg.log_file)) == NULL)
+		return -ENOMEM;
+	rc = util_mkdir_p(dirname(copy), 0750);
+	free(copy);
+	if (rc < 0 || (rc = log_open_file(app->cfg.log_file)) < 0)
+		log_warnx("log: cannot open %s: %s; logging to stderr only",
+		    app->cfg.log_file, strerror(-rc));
+	return 0;
+}
+
+static int
+check_config(const char *path, struct config *cfg)
+{
+	struct config_error err;
+	int rc;
+
+	if (config_load(cfg, path, &err) < 0) {
+		fprintf(stderr, "supportvpnd: %s\n", err.text);
+		return -1;
+	}
+	if ((rc = config_check_client(cfg->ovpn_config, &err)) != 0) {
+		if (rc == -1)
+			fprintf(stderr, "supportvpnd: %s\n", err.text);
+		else
+			fprintf(stderr, "supportvpnd: openvpn.config: cannot "
+			    "read %s: %s\n", cfg->ovpn_config, strerror(-rc));
+		config_deinit(cfg);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+app_start(struct app *app)
+{
+	static const struct vpn_callbacks vcb = { .on_event = on_vpn_event };
+	int rc;
+
+	app->loop = uv_default_loop();
+	if ((app->vpn = vpn_new(app->loop, &app->cfg, &vcb, app)) == NULL ||
+	    (app->api = api_new(app->loop, &app->cfg, app->vpn)) == NULL ||
+	    (app->passthru = passthru_new(app->loop, app->cfg.passthru_sock,
+	    app->vpn)) == NULL) {
+		log_error("supportvpnd: out of memory");
+		return -ENOMEM;
+	}
+	log_set_hook(on_log_line, app);
+	uv_signal_init(app->loop, &app->sig_term);
+	uv_signal_init(app->loop, &app->sig_int);
+	uv_signal_init(app->loop, &app->sig_hup);
+	app->sig_term.data = app->sig_int.data = app->sig_hup.data = app;
+	uv_signal_start(&app->sig_term, on_signal, SIGTERM);
+	uv_signal_start(&app->sig_int, on_signal, SIGINT);
+	uv_signal_start(&app->sig_hup, on_signal, SIGHUP);
+	if ((rc = api_listen(app->api)) < 0 || (rc = vpn_boot(app->vpn)) < 0 ||
+	    (rc = passthru_listen(app->passthru)) < 0)
+		return rc;
+	return 0;
+}
+
+int
+main(int argc, char *argv[])
+{
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "check", no_argument, NULL, 'n' },
+		{ "log-level", required_argument, NULL, 'l' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct app app;
+	const char *config_path = NULL;
+	int ch, level = -1, check_only = 0, rc;
+
+	memset(&app, 0, sizeof(app));
+	while ((ch = getopt_long(argc, argv, "c:nl:Vh", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			config_path = optarg;
+			break;
+		case 'n':
+			check_only = 1;
+			break;
+		case 'l':
+			if ((level = log_level_parse(optarg)) < 0) {
+				fprintf(stderr, "supportvpnd: unknown log level"
+				    " '%s' (error, warn, info, debug)\n",
+				    optarg);
+				return 2;
+			}
+			break;
+		case 'V':
+			printf("supportvpnd %s\n", SUPPORTVPN_VERSION);
+			return 0;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (config_path == NULL || optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	if (check_config(config_path, &app.cfg) < 0)
+		return 1;
+	if (check_only) {
+		printf("supportvpnd: %s: configuration OK\n", config_path);
+		config_deinit(&app.cfg);
+		return 0;
+	}
+	umask(077);
+	signal(SIGPIPE, SIG_IGN);
+	log_init(level >= 0 ? (enum log_level)level :
+	    (enum log_level)app.cfg.log_level, 1);
+	(void)open_log(&app);	/* without a file, stderr still works */
+	log_info("supportvpnd %s starting (libuv %s, jansson %s)",
+	    SUPPORTVPN_VERSION, uv_version_string(), JANSSON_VERSION);
+	if ((rc = app_start(&app)) < 0) {
+		app.exit_code = 1;
+		if (app.vpn != NULL)
+			app_shutdown(&app, "start-up failed");
+		else
+			goto out;
+	}
+	uv_run(app.loop, UV_RUN_DEFAULT);
+	if ((rc = uv_loop_close(app.loop)) != 0)
+		log_warnx("supportvpnd: handles left open at exit: %s",
+		    uv_strerror(rc));
+	log_info("supportvpnd: stopped");
+out:
+	log_deinit();
+	config_deinit(&app.cfg);
+	return app.exit_code;
+}

@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Small helpers the controller modules share: RFC 3339 time, atomic file
+ * replacement, bounded string copies, line splitting for pipes.
+ */
+#ifndef SUPPORTVPN_UTIL_H
+#define SUPPORTVPN_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#ifndef container_of
+#define container_of(ptr, type, member) \
+	((type *)(void *)((char *)(ptr) - offsetof(type, member)))
+#endif
+
+#define UTIL_TIME_LEN	32
+
+/* Wall-clock now in milliseconds since the epoch. */
+int64_t	util_now_ms(void);
+/* Formats ms since the epoch as "2026-11-27T01:19:08Z" (or with .mmm when
+ * millis is true) into buf (UTIL_TIME_LEN bytes). Returns buf. */
+char	*util_time_fmt(char *buf, int64_t ms, bool millis);
+
+/*
+ * Replaces path with data atomically and durably: writes path.tmp (mode
+ * 0600), fsyncs it, renames it over path, fsyncs the directory. On failure
+ * path is untouched and the temp file removed. 0 or -errno.
+ */
+int	util_write_atomic(const char *path, const void *data, size_t len);
+/* fsync of the directory holding path. 0 or -errno. */
+int	util_fsync_dir(const char *path);
+/* mkdir -p with mode for each created part. 0 or -errno. */
+int	util_mkdir_p(const char *path, unsigned mode);
+
+/* snprintf that reports truncation: 0, or -ENAMETOOLONG/-EINVAL. */
+int	util_snprintf(char *dst, size_t size, const char *fmt, ...)
+	    __attribute__((format(printf, 3, 4)));
+/* Copies src into dst (size bytes), replacing control characters with '?'
+ * and truncating; always NUL-terminates. */
+void	util_copy_printable(char *dst, size_t size, const char *src);
+
+/*
+ * Splits a byte stream into lines. The caller feeds chunks; fn gets each
+ * line without its \n (and \r). A line longer than cap is cut at cap bytes
+ * and the rest of it is dropped (for openvpn's stdout, nothing to reject).
+ */
+struct util_lines {
+	char	*buf;
+	size_t	 len;
+	size_t	 cap;
+	bool	 skipping;
+};
+int	util_lines_init(struct util_lines *l, size_t cap);
+void	util_lines_deinit(struct util_lines *l);
+void	util_lines_feed(struct util_lines *l, const char *data, size_t n,
+	    void (*fn)(const char *line, void *arg), void *arg);
+/* Flushes a final unterminated line. */
+void	util_lines_flush(struct util_lines *l,
+	    void (*fn)(const char *line, void *arg), void *arg);
+
+#endif

@@ -1,0 +1,100 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The vpn state machine: what the owner wants (up, or "start when
+ * possible"), what openvpn reports (process, holds, states), and the one
+ * transition function that turns both into the promised `vpn` state. It
+ * owns the openvpn process and its management link.
+ */
+#ifndef SUPPORTVPN_VPN_H
+#define SUPPORTVPN_VPN_H
+
+#include <stdbool.h>
+
+#include <jansson.h>
+#include <uv.h>
+
+#include "mgmt.h"
+
+struct config;
+struct vpn;
+struct vpn_waiter;
+
+enum vpn_state {
+	VPN_STOPPED,
+	VPN_WAITING,
+	VPN_STARTING,
+	VPN_CONNECTED,
+	VPN_RECONNECTING,
+	VPN_STOPPING,
+	VPN_FAILED,
+};
+
+/* How a start or stop ended. */
+enum vpn_result {
+	VPN_OK = 0,
+	VPN_ERR_TIMEOUT,	/* start: not connected within timeout_s */
+	VPN_ERR_FAILED,		/* start: openvpn cannot run */
+	VPN_ERR_SUPERSEDED,	/* a later command changed the goal */
+	VPN_ERR_STORAGE,	/* settings could not be persisted */
+	VPN_ERR_SHUTDOWN,	/* the daemon is stopping */
+};
+
+/* The API's word for a result ("timeout", ...); "ok" for VPN_OK. */
+const char *vpn_result_code(enum vpn_result r);
+const char *vpn_state_name(enum vpn_state s);
+
+struct vpn_callbacks {
+	/* An event for subscribers: name ("state", "openvpn"), fields
+	 * (stolen: the callee owns the reference). */
+	void	(*on_event)(const char *name, json_t *fields, void *arg);
+};
+
+/*
+ * Called once when a start or stop is over; message (borrowed) says why
+ * when r != VPN_OK. Always called from the loop, never from inside
+ * vpn_start/vpn_stop.
+ */
+typedef void (*vpn_done_fn)(enum vpn_result r, const char *message,
+    void *arg);
+
+/* cfg is borrowed and must outlive the vpn. NULL + errno. */
+struct vpn *vpn_new(uv_loop_t *loop, const struct config *cfg,
+    const struct vpn_callbacks *cb, void *arg);
+/*
+ * Loads the settings (a corrupt file is set aside and logged), ends a
+ * stale openvpn, and spawns openvpn held. 0, or a negative errno when the
+ * directories cannot be used.
+ */
+int	vpn_boot(struct vpn *v);
+/* Fails waiters, stops openvpn (SIGTERM, then SIGKILL), then calls done. */
+void	vpn_shutdown(struct vpn *v, void (*done)(void *arg), void *arg);
+/* After vpn_shutdown's done: releases the handles. NULL-safe. */
+void	vpn_free(struct vpn *v);
+
+/* The status object (DESIGN §3). New reference, NULL on ENOMEM. */
+json_t	*vpn_status_json(const struct vpn *v);
+enum vpn_state vpn_state(const struct vpn *v);
+
+/*
+ * Owner commands. start: when_possible arms and persists "start when
+ * possible"; wait: done is called when connected or failed (or after
+ * timeout_s), otherwise at once with the result of the request itself.
+ * stop: done once openvpn is held again. If w is not NULL it receives a
+ * handle to cancel the callback (the client went away). 0, or -ENOMEM.
+ */
+int	vpn_start(struct vpn *v, bool when_possible, bool wait,
+	    unsigned timeout_s, vpn_done_fn done, void *arg,
+	    struct vpn_waiter **w);
+int	vpn_stop(struct vpn *v, vpn_done_fn done, void *arg,
+	    struct vpn_waiter **w);
+/* The callback of w will not be called; w is invalid afterwards. */
+void	vpn_waiter_cancel(struct vpn_waiter *w);
+
+/* Forwards a management command (read-only ones only; the caller checks).
+ * As mgmt_send; -ENOTCONN while openvpn's interface is not connected. */
+int	vpn_openvpn_command(struct vpn *v, const char *cmd, enum mgmt_expect e,
+	    mgmt_resp_fn fn, void *arg);
+/* "2.6.14", or NULL before openvpn answered "version". Borrowed. */
+const char *vpn_openvpn_version(const struct vpn *v);
+
+#endif
