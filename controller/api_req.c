@@ -191,8 +191,8 @@ api_request_parse(const char *line, size_t len, struct api_request *req,
 
 	memset(req, 0, sizeof(*req));
 	memset(err, 0, sizeof(*err));
-	req->root = json_loadb(line, len, JSON_REJECT_DUPLICATES,
-	    &jerr);
+	req->root = json_loadb(line, len,
+	    JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
 	if (req->root == NULL)
 		return fail(err, "bad_request", "not JSON: %s (column %d)",
 		    jerr.text, jerr.column);

@@ -1,0 +1,164 @@
+/* SPDX-License-Identifier: MIT */
+/* Unit tests: controller configuration loading and the client-config check. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "config.h"
+#include "log.h"
+
+static void
+test_defaults(void **state)
+{
+	struct config cfg;
+	struct config_error err;
+
+	assert_int_equal(config_load_string(&cfg, "{}", &err), 0);
+	assert_string_equal(cfg.api_host, "127.0.0.1");
+	assert_int_equal(cfg.api_port, 7515);
+	assert_string_equal(cfg.mgmt_sock, "/run/supportvpn/openvpn.sock");
+	assert_string_equal(cfg.passthru_sock,
+	    "/run/supportvpn/management.sock");
+	assert_string_equal(cfg.settings_file,
+	    "/var/lib/supportvpn/settings.json");
+	assert_int_equal(cfg.checks_timeout_ms, 5000);
+	assert_int_equal(cfg.log_level, LOG_LEVEL_INFO);
+	config_deinit(&cfg);
+}
+
+static void
+test_values(void **state)
+{
+	struct config cfg;
+	struct config_error err;
+
+	assert_int_equal(config_load_string(&cfg, "{\"api\":{\"listen\":"
+	    "\"[::1]:9000\"},\"run_dir\":\"/tmp/r\",\"log_level\":\"debug\","
+	    "\"openvpn\":{\"plugin\":\"\",\"restart_min_ms\":200},"
+	    "\"checks\":{\"interval_s\":5}}", &err), 0);
+	assert_string_equal(cfg.api_host, "::1");
+	assert_int_equal(cfg.api_port, 9000);
+	assert_string_equal(cfg.events_sock, "/tmp/r/events.sock");
+	assert_string_equal(cfg.ovpn_plugin, "");
+	assert_int_equal(cfg.restart_min_ms, 200);
+	assert_int_equal(cfg.checks_interval_s, 5);
+	assert_int_equal(cfg.log_level, LOG_LEVEL_DEBUG);
+	config_deinit(&cfg);
+}
+
+struct bad_case {
+	const char *json;
+	const char *path;	/* the key the error must name */
+	const char *words;	/* a fragment of the message */
+};
+
+static void
+test_errors(void **state)
+{
+	static const struct bad_case cases[] = {
+		{ "{\"api\":{\"lisen\":\"x\"}}", "api.lisen", "unknown key" },
+		{ "{\"bogus\":1}", "bogus", "unknown key" },
+		{ "{\"api\":5}", "api", "must be an object" },
+		{ "{\"state_dir\":5}", "state_dir", "must be a string" },
+		{ "{\"checks\":{\"timeout_ms\":\"5\"}}", "checks.timeout_ms",
+		    "must be an integer" },
+		{ "{\"checks\":{\"timeout_ms\":1}}", "checks.timeout_ms",
+		    "between" },
+		{ "{\"api\":{\"listen\":\"0.0.0.0:7515\"}}", "api.listen",
+		    "loopback" },
+		{ "{\"api\":{\"listen\":\"192.0.2.1:7515\"}}", "api.listen",
+		    "loopback" },
+		{ "{\"api\":{\"listen\":\"127.0.0.1\"}}", "api.listen",
+		    "must look like" },
+		{ "{\"api\":{\"listen\":\"127.0.0.1:70000\"}}", "api.listen",
+		    "must look like" },
+		{ "{\"log_level\":\"loud\"}", "log_level", "must be one of" },
+		{ "{\"run_dir\":\"relative\"}", "run_dir", "absolute" },
+		{ "{\"openvpn\":{\"restart_min_ms\":5000,"
+		    "\"restart_max_ms\":1000}}", "openvpn.restart_max_ms",
+		    "must not be below" },
+		{ "{\"openvpn\":{\"binary\":\"\"}}", "openvpn.binary",
+		    "must not be empty" },
+	};
+	struct config cfg;
+	struct config_error err;
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		assert_int_equal(config_load_string(&cfg, cases[i].json,
+		    &err), -1);
+		assert_string_equal(err.path, cases[i].path);
+		if (strstr(err.text, cases[i].words) == NULL)
+			fail_msg("case %zu: '%s' lacks '%s'", i, err.text,
+			    cases[i].words);
+		if (strstr(err.text, cases[i].path) == NULL)
+			fail_msg("case %zu: '%s' does not name '%s'", i,
+			    err.text, cases[i].path);
+	}
+}
+
+static void
+test_syntax_errors(void **state)
+{
+	struct config cfg;
+	struct config_error err;
+
+	assert_int_equal(config_load_string(&cfg, "{\"api\": ", &err), -1);
+	assert_non_null(strstr(err.text, "line 1"));
+	assert_int_equal(config_load_string(&cfg, "[1,2]", &err), -1);
+	assert_non_null(strstr(err.text, "JSON object"));
+	/* Duplicates are rejected, not silently merged. */
+	assert_int_equal(config_load_string(&cfg,
+	    "{\"state_dir\":\"/a\",\"state_dir\":\"/b\"}", &err), -1);
+	assert_int_equal(config_load(&cfg, "/nonexistent/x.json", &err), -1);
+	assert_non_null(strstr(err.text, "/nonexistent/x.json"));
+}
+
+static void
+test_client_check(void **state)
+{
+	struct config_error err;
+
+	assert_int_equal(config_check_client_text("client\ndev tun\n"
+	    "remote hub1 1194 udp\n# management /x unix\n; daemon\n"
+	    "<ca>\nmanagement in a cert? no\n</ca>\nverb 3\n", "c.ovpn",
+	    &err), 0);
+	assert_int_equal(config_check_client_text("client\n  management "
+	    "/tmp/x unix\n", "c.ovpn", &err), -1);
+	assert_string_equal(err.path, "management");
+	assert_non_null(strstr(err.text, "c.ovpn:2"));
+	assert_int_equal(config_check_client_text("--daemon\n", "c.ovpn",
+	    &err), -1);
+	assert_string_equal(err.path, "daemon");
+	assert_int_equal(config_check_client_text("client\r\nplugin x.so\r\n",
+	    "c.ovpn", &err), -1);
+	assert_string_equal(err.path, "plugin");
+	assert_int_equal(config_check_client_text("management-hold", "c",
+	    &err), -1);
+	assert_int_equal(config_check_client_text("log-append /x", "c",
+	    &err), -1);
+	/* "log" as a prefix of another option is not "log". */
+	assert_int_equal(config_check_client_text("verb 3\nmute 10\n"
+	    "logfoo x\n", "c", &err), 0);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_values),
+		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_syntax_errors),
+		cmocka_unit_test(test_client_check),
+	};
+
+	log_init(LOG_LEVEL_ERROR, 0);
+	return cmocka_run_group_tests_name("config", tests, NULL, NULL);
+}
