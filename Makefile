@@ -52,13 +52,18 @@ MODULE_SRCS	:= $(filter-out $(CTL_SRCS) $(DAEMON_MAIN),$(wildcard controller/*.c
 MODULE_OBJS	:= $(MODULE_SRCS:%.c=$(BUILD)/%.o)
 UNIT_SRCS	:= $(wildcard tests/unit/test_*.c)
 UNIT_BINS	:= $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
+# Test helpers: programs the unit tests run (not tests themselves).
+HELPER_BINS	:= $(BUILD)/tests/fake_openvpn
+FUZZ_SRCS	:= $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BINS	:= $(FUZZ_SRCS:tests/fuzz/%.c=build-fuzz/%)
+FUZZ_SECONDS	?= 60
 BENCH_SRCS	:= $(wildcard tests/bench/*.c)
 BENCH_BINS	:= $(BENCH_SRCS:tests/bench/%.c=$(BUILD)/bench/%)
 
 PROGRAMS := $(BUILD)/supportvpnd $(BUILD)/supportvpnctl
 
 .PHONY: all deps check unit system headers confcheck demo bench run \
-	install uninstall asan clean
+	install uninstall asan fuzz clean
 .DEFAULT_GOAL := all
 
 all: $(PROGRAMS)
@@ -86,10 +91,17 @@ $(BUILD)/supportvpnctl: $(BUILD)/controller/ctl.o $(BUILD)/libsvd.a
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(UV_LIBS)
 
 $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(BUILD)/libsvd.a
+	@mkdir -p $(@D)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(UV_LIBS) $(CMOCKA_LIBS)
 
+$(BUILD)/tests/fake_openvpn: $(BUILD)/tests/unit/fake_openvpn.o
+	@mkdir -p $(@D)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^
+
 $(BUILD)/bench/%: $(BUILD)/tests/bench/%.o
+	@mkdir -p $(@D)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(UV_LIBS)
 
@@ -113,17 +125,21 @@ headers: $(BUILD)/.flags
 		$(CC) $(ALL_CFLAGS) -Werror -fsyntax-only $(BUILD)/headers/t.c || { echo "headers: $$h does not compile alone" >&2; exit 1; }; \
 	done; echo "headers: every header compiles alone"
 
-unit: $(UNIT_BINS)
+unit: $(UNIT_BINS) $(HELPER_BINS)
 	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; (cd tests/unit && ../../$$t); done
 
+# The example configuration names installed paths; check it with the
+# client configuration from this tree.
 confcheck: $(BUILD)/supportvpnd
-	$(Q)./$(BUILD)/supportvpnd -n --config conf/supportvpnd.json
+	$(Q)sed 's|/etc/supportvpn/client.ovpn|$(CURDIR)/conf/client.ovpn|' \
+		conf/supportvpnd.json > $(BUILD)/confcheck.json
+	$(Q)./$(BUILD)/supportvpnd -n --config $(BUILD)/confcheck.json
 
 system: all
 	$(PYTEST) -p no:cacheprovider -v tests/system
 
 check:
-	$(MAKE) WERROR=1 all $(UNIT_BINS) $(BENCH_BINS)
+	$(MAKE) WERROR=1 all $(UNIT_BINS) $(HELPER_BINS) $(BENCH_BINS)
 	$(MAKE) WERROR=1 headers
 	$(MAKE) WERROR=1 confcheck
 	$(MAKE) WERROR=1 unit
@@ -135,8 +151,16 @@ demo: deps all
 bench: all $(BENCH_BINS)
 	/usr/bin/python3 tests/bench/bench.py
 
+# Foreground, debug logging, the example configuration with state and run
+# directories under build/run (openvpn still needs root for its tun).
 run: all
-	./$(BUILD)/supportvpnd --config conf/supportvpnd.json --log-level debug
+	@mkdir -p $(BUILD)/run
+	sed -e 's|/etc/supportvpn/client.ovpn|$(CURDIR)/conf/client.ovpn|' \
+	    -e 's|/var/lib/supportvpn|$(CURDIR)/$(BUILD)/run/state|' \
+	    -e 's|/run/supportvpn|$(CURDIR)/$(BUILD)/run/run|' \
+	    -e 's|/var/log/supportvpn/supportvpnd.log|$(CURDIR)/$(BUILD)/run/supportvpnd.log|' \
+	    conf/supportvpnd.json > $(BUILD)/run/supportvpnd.json
+	./$(BUILD)/supportvpnd --config $(BUILD)/run/supportvpnd.json --log-level debug
 
 install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(SYSCONFDIR)/supportvpn
@@ -155,7 +179,19 @@ asan:
 	@set -e; for t in $(UNIT_BINS:$(BUILD)/%=build-asan/%); do echo "== $$t"; (cd tests/unit && ../../$$t); done
 	SUPPORTVPN_BUILD=build-asan $(PYTEST) -p no:cacheprovider -v tests/system
 
+# libFuzzer harnesses (clang), one per parser; each runs FUZZ_SECONDS.
+build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(MODULE_SRCS)
+	@mkdir -p $(@D)
+	clang -g -O1 -fsanitize=fuzzer,address,undefined $(WARN) -Iinclude \
+		-Icontroller $(UV_CFLAGS) -o $@ $< $(MODULE_SRCS) $(UV_LIBS)
+
+fuzz: $(FUZZ_BINS)
+	@set -e; for f in $(FUZZ_BINS); do echo "== $$f ($(FUZZ_SECONDS) s)"; \
+		mkdir -p build-fuzz/corpus-$$(basename $$f); \
+		seeds=tests/fuzz/corpus/$$(basename $$f); [ -d $$seeds ] || seeds=; \
+		$$f -max_total_time=$(FUZZ_SECONDS) build-fuzz/corpus-$$(basename $$f) $$seeds 2>&1 | tail -3; done
+
 clean:
-	rm -rf $(BUILD) build-asan
+	rm -rf $(BUILD) build-asan build-fuzz
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,172 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: MIT
+"""make bench: supportvpnd against raw openvpn on the namespace test bed.
+
+Prints a table and one JSON line. A benchmark, not a test: it asserts
+nothing about timing. Needs root (network namespaces), like the tests.
+
+Measured, on one bed (inet + hub + dev):
+  - raw openvpn driven by hand over its management socket:
+      `hold release` -> >STATE CONNECTED, and `hold on` + `signal SIGUSR1`
+      -> >HOLD
+  - the same through supportvpnd's API: `start` (wait) -> connected, and
+    `stop` -> stopped
+  - `status` latency on loopback with one client (p50/p99), and requests
+    per second with 32 clients (build/bench/api_load)
+  - supportvpnd's memory after the run: RssAnon and VmRSS from /proc
+"""
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.dirname(HERE))
+
+import bed as tb  # noqa: E402
+
+CYCLES = int(os.environ.get("BENCH_CYCLES", "15"))
+LOAD_SECONDS = int(os.environ.get("BENCH_LOAD_SECONDS", "3"))
+
+
+def say(msg):
+    print(msg, flush=True)
+
+
+def raw_openvpn(bed, workdir):
+    """Median ms of hold release -> CONNECTED and park -> >HOLD."""
+    cfg = os.path.join(workdir, "raw-client.ovpn")
+    with open(cfg, "w") as f:
+        f.write(tb.client_config(bed.pki))
+    sock = os.path.join(workdir, "raw-mgmt.sock")
+    proc = bed.spawn("raw-openvpn", "dev", [
+        "/usr/sbin/openvpn", "--config", cfg, "--management", sock, "unix",
+        "--management-hold", "--management-signal"])
+    tb.wait_until(lambda: os.path.exists(sock), 10, desc="raw mgmt socket")
+    up, down = [], []
+    m = tb.MgmtClient(sock, timeout=20)
+    try:
+        m.wait_for(">HOLD:")
+        m.command("state on")
+        for _ in range(CYCLES):
+            t0 = time.monotonic()
+            m.command("hold release")
+            m.wait_for(">STATE:", contains=",CONNECTED,")
+            up.append((time.monotonic() - t0) * 1000)
+            t0 = time.monotonic()
+            m.command("hold on")
+            m.command("signal SIGUSR1")
+            m.wait_for(">HOLD:")
+            down.append((time.monotonic() - t0) * 1000)
+    finally:
+        m.close()
+        proc.stop()
+    return up, down
+
+
+def through_api(appliance):
+    up, down = [], []
+    with appliance.api(timeout=30) as api:
+        for _ in range(CYCLES):
+            t0 = time.monotonic()
+            st = api.call("start", wait=True, timeout_s=20)
+            up.append((time.monotonic() - t0) * 1000)
+            assert st["vpn"] == "connected", st
+            t0 = time.monotonic()
+            st = api.call("stop")
+            down.append((time.monotonic() - t0) * 1000)
+            assert st["vpn"] == "stopped", st
+    return up, down
+
+
+def api_load(bed, appliance, conns):
+    exe = os.path.join(tb.build_dir(), "bench", "api_load")
+    r = bed.exec("dev", [exe, "127.0.0.1", str(appliance.api_port),
+                         str(conns), str(LOAD_SECONDS)], timeout=60,
+                 check=True)
+    return json.loads(r.stdout.strip().splitlines()[-1])
+
+
+def memory(pid):
+    out = {}
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            k, _, v = line.partition(":")
+            if k in ("RssAnon", "VmRSS"):
+                out[k] = int(v.split()[0])   # kB
+    return out
+
+
+def med(xs):
+    return statistics.median(xs) if xs else float("nan")
+
+
+def main():
+    if os.geteuid() != 0:
+        print("bench: needs root (network namespaces)", file=sys.stderr)
+        return 2
+    tb.sweep_stale()
+    pkidir = tempfile.mkdtemp(prefix="supportvpn-bench-pki-")
+    pki = tb.Pki(pkidir).generate()
+    bed = tb.Bed(pki, roles=("hub", "dev"))
+    failed = True
+    try:
+        bed.setup()
+        bed.start_hub()
+        say(f"bench: bed {bed.prefix} up; {CYCLES} cycles each")
+        raw_up, raw_down = raw_openvpn(bed, bed.dir)
+        a = tb.Appliance(bed, config_extra={"log_level": "info"})
+        a.start()
+        api_up, api_down = through_api(a)
+        one = api_load(bed, a, 1)
+        many = api_load(bed, a, 32)
+        mem = memory(a.proc.pid)
+        failed = False
+    finally:
+        bed.cleanup(failed=failed)
+        subprocess.run(["rm", "-rf", pkidir], check=False)
+
+    res = {
+        "cycles": CYCLES,
+        "raw_release_to_connected_ms": round(med(raw_up), 2),
+        "api_start_to_connected_ms": round(med(api_up), 2),
+        "start_ratio": round(med(api_up) / med(raw_up), 3),
+        "raw_park_to_hold_ms": round(med(raw_down), 2),
+        "api_stop_to_stopped_ms": round(med(api_down), 2),
+        "stop_ratio": round(med(api_down) / med(raw_down), 3),
+        "status_p50_us": one["p50_us"],
+        "status_p99_us": one["p99_us"],
+        "status_rps_32_clients": int(many["rps"]),
+        "status_errors": one["errors"] + many["errors"],
+        "rss_anon_kib": mem.get("RssAnon"),
+        "vm_rss_kib": mem.get("VmRSS"),
+    }
+    rows = [
+        ("start -> connected (median)", f"{res['api_start_to_connected_ms']} ms",
+         f"raw {res['raw_release_to_connected_ms']} ms, ratio "
+         f"{res['start_ratio']}", "ratio <= 1.2"),
+        ("stop -> stopped (median)", f"{res['api_stop_to_stopped_ms']} ms",
+         f"raw {res['raw_park_to_hold_ms']} ms, ratio {res['stop_ratio']}",
+         "ratio <= 1.2"),
+        ("status latency, 1 client", f"p50 {res['status_p50_us']} us",
+         f"p99 {res['status_p99_us']} us", "p99 <= 1000 us"),
+        ("status rate, 32 clients", f"{res['status_rps_32_clients']}/s", "",
+         ">= 20000/s"),
+        ("supportvpnd memory", f"RssAnon {res['rss_anon_kib']} KiB",
+         f"VmRSS {res['vm_rss_kib']} KiB", "RssAnon <= 4096 KiB"),
+    ]
+    say("")
+    say(f"{'measure':<30} {'value':<22} {'compared':<34} goal")
+    for r in rows:
+        say(f"{r[0]:<30} {r[1]:<22} {r[2]:<34} {r[3]}")
+    say("")
+    print("BENCH " + json.dumps(res, sort_keys=True), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
