@@ -21,10 +21,13 @@
 #include <uv.h>
 
 #include "config.h"
+#include "consent.h"
+#include "events.h"
 #include "log.h"
 #include "mgmt.h"
 #include "proc.h"
 #include "settings.h"
+#include "supportvpn_event.h"
 #include "util.h"
 #include "vpn.h"
 
@@ -83,6 +86,11 @@ struct vpn {
 	int			 remote_port;
 	uint64_t		 bytes_in, bytes_out;
 	uint64_t		 base_in, base_out;
+	char			 server_cn[256];
+	char			 server_sha256[80];
+	/* Why the last handshake was refused, in words; "" after success. */
+	char			 refusal[512];
+	struct events		*events;	/* NULL without the plugin */
 
 	struct vpn_waiter	*waiters;
 	void			(*shutdown_done)(void *);
@@ -255,6 +263,24 @@ clear_tunnel(struct vpn *v)
 {
 	v->tun_ip[0] = v->remote_ip[0] = '\0';
 	v->remote_port = 0;
+	v->server_cn[0] = v->server_sha256[0] = '\0';
+}
+
+static bool
+with_plugin(const struct vpn *v)
+{
+	return v->cfg->ovpn_plugin[0] != '\0';
+}
+
+/* Second gate: without the record the plugin refuses every handshake. */
+static void
+revoke_consent(struct vpn *v)
+{
+	int rc;
+
+	if (with_plugin(v) && (rc = consent_revoke(v->cfg->consent_file)) < 0)
+		log_error("consent: cannot remove %s: %s",
+		    v->cfg->consent_file, strerror(-rc));
 }
 
 static void
@@ -337,6 +363,14 @@ release_hold(struct vpn *v)
 	v->release_pending = false;
 	if (!v->held || !v->want_up)
 		return;
+	if (with_plugin(v) && (rc = consent_grant(v->cfg->consent_file)) < 0) {
+		log_error("consent: cannot write %s: %s", v->cfg->consent_file,
+		    strerror(-rc));
+		set_state(v, v->state, "cannot record the owner's consent in "
+		    "%s (%s); not connecting", v->cfg->consent_file,
+		    strerror(-rc));
+		return;
+	}
 	if ((rc = mgmt_send(v->mgmt, "hold release", MGMT_EXPECT_LINE,
 	    on_release_answer, v)) < 0) {
 		/* The link is down; the next link brings the hold again. */
@@ -443,9 +477,13 @@ on_hold(struct vpn *v, const struct mgmt_msg *msg)
 		v->release_pending = true;
 		uv_timer_start(&v->release_timer, on_release_timer,
 		    (uint64_t)pause * 1000, 0);
-		set_state(v, v->state, "openvpn will retry in %u s%s%s", pause,
-		    v->ovpn_detail[0] != '\0' ? " after " : "",
-		    v->ovpn_detail);
+		if (v->refusal[0] != '\0')
+			set_state(v, v->state, "%s; retrying in %u s",
+			    v->refusal, pause);
+		else
+			set_state(v, v->state, "openvpn will retry in %u s%s%s",
+			    pause, v->ovpn_detail[0] != '\0' ? " after " : "",
+			    v->ovpn_detail);
 		return;
 	}
 	reconcile(v);
@@ -473,6 +511,7 @@ on_state(struct vpn *v, const struct mgmt_msg *msg)
 		v->remote_port = atoi(msg->u.state.remote_port);
 		v->base_in = v->bytes_in;
 		v->base_out = v->bytes_out;
+		v->refusal[0] = '\0';
 		if (!v->want_up) {
 			/* Someone else released the hold: not ours to keep. */
 			log_warnx("vpn: openvpn connected although the support "
@@ -481,7 +520,11 @@ on_state(struct vpn *v, const struct mgmt_msg *msg)
 			    "consent; stopping it");
 			return;
 		}
-		if (strcmp(detail, "SUCCESS") == 0)
+		if (strcmp(detail, "SUCCESS") == 0 && v->server_cn[0] != '\0')
+			set_state(v, VPN_CONNECTED, "connected to the support "
+			    "server %s (%s:%d); tunnel address %s", v->server_cn,
+			    v->remote_ip, v->remote_port, v->tun_ip);
+		else if (strcmp(detail, "SUCCESS") == 0)
 			set_state(v, VPN_CONNECTED, "connected to the support "
 			    "server %s:%d; tunnel address %s", v->remote_ip,
 			    v->remote_port, v->tun_ip);
@@ -498,6 +541,9 @@ on_state(struct vpn *v, const struct mgmt_msg *msg)
 		if (v->state == VPN_CONNECTED)
 			set_state(v, VPN_RECONNECTING, "the connection to the "
 			    "support server was lost (%s); reconnecting", detail);
+		else if ((v->state == VPN_STARTING ||
+		    v->state == VPN_RECONNECTING) && v->refusal[0] != '\0')
+			set_state(v, v->state, "%s; retrying", v->refusal);
 		else if (v->state == VPN_STARTING ||
 		    v->state == VPN_RECONNECTING)
 			set_state(v, v->state, "connection attempt failed (%s);"
@@ -510,7 +556,8 @@ on_state(struct vpn *v, const struct mgmt_msg *msg)
 			log_info("vpn: openvpn is exiting (%s)", detail);
 		return;
 	}
-	if ((words = state_words(name)) != NULL &&
+	/* A refusal stays in view until a handshake succeeds. */
+	if ((words = state_words(name)) != NULL && v->refusal[0] == '\0' &&
 	    (v->state == VPN_STARTING || v->state == VPN_RECONNECTING))
 		set_state(v, v->state, "%s", words);
 }
@@ -752,6 +799,119 @@ on_proc_exited(const char *why, int64_t restart_ms, void *arg)
 		set_state(v, VPN_FAILED, "%s", why);
 }
 
+/* ---- the plugin and openvpn's own certificate checks ------------------- */
+
+static pid_t
+plugin_sender(void *arg)
+{
+	struct vpn *v = arg;
+
+	return v->ovpn_running ? (pid_t)v->ovpn_pid : 0;
+}
+
+static const char *
+ev_str(json_t *ev, const char *key)
+{
+	const char *s = json_string_value(json_object_get(ev, key));
+
+	return s != NULL ? s : "";
+}
+
+static void
+note_refusal(struct vpn *v, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Remembers why a handshake failed and shows it while connecting. */
+static void
+note_refusal(struct vpn *v, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(v->refusal, sizeof(v->refusal), fmt, ap);
+	va_end(ap);
+	log_warnx("vpn: %s", v->refusal);
+	if (v->state == VPN_STARTING || v->state == VPN_RECONNECTING)
+		set_state(v, v->state, "%s", v->refusal);
+}
+
+static void
+on_tls_verify(struct vpn *v, json_t *ev)
+{
+	const char *rule = ev_str(ev, SVPN_EV_RULE);
+	const char *cn = ev_str(ev, SVPN_EV_CN);
+	const char *reason = ev_str(ev, SVPN_EV_REASON);
+	json_int_t depth = json_integer_value(json_object_get(ev,
+	    SVPN_EV_DEPTH));
+
+	if (strcmp(ev_str(ev, SVPN_EV_RESULT), SVPN_RESULT_ACCEPTED) == 0) {
+		if (depth == 0) {
+			util_copy_printable(v->server_cn, sizeof(v->server_cn),
+			    cn);
+			util_copy_printable(v->server_sha256,
+			    sizeof(v->server_sha256),
+			    ev_str(ev, SVPN_EV_SHA256));
+		}
+		return;
+	}
+	if (strcmp(rule, SVPN_RULE_CONSENT) == 0)
+		note_refusal(v, "the handshake was refused: no owner consent "
+		    "(%s)", reason);
+	else if (strcmp(rule, SVPN_RULE_POLICY) == 0)
+		note_refusal(v, "every support server is refused because the "
+		    "plugin's policy %s is unusable: %s", v->cfg->plugin_policy,
+		    reason);
+	else
+		note_refusal(v, "the server presented certificate '%s', which "
+		    "is not a vendor support server (%s: %s)", cn, rule, reason);
+}
+
+static void
+on_plugin_event(json_t *ev, pid_t sender, void *arg)
+{
+	struct vpn *v = arg;
+	const char *type = ev_str(ev, SVPN_EV_TYPE);
+	json_t *fields;
+
+	log_debug("events: %s from openvpn (pid %d)", type, (int)sender);
+	if (strcmp(type, SVPN_EV_TLS_VERIFY) == 0)
+		on_tls_verify(v, ev);
+	else if (strcmp(type, SVPN_EV_UP) == 0 && v->server_cn[0] == '\0')
+		util_copy_printable(v->server_cn, sizeof(v->server_cn),
+		    ev_str(ev, SVPN_EV_CN));
+	if ((fields = json_deep_copy(ev)) == NULL)
+		return;
+	json_object_del(fields, SVPN_EV_VERSION);
+	json_object_del(fields, SVPN_EV_PID);
+	json_object_set_new(fields, "kind", json_string(type));
+	json_object_del(fields, SVPN_EV_TYPE);
+	emit(v, "peer", fields);
+}
+
+/*
+ * openvpn's own checks (the chain against its ca, expiry, EKU/name options)
+ * run before the plugin sees a certificate; their verdicts come only as log
+ * lines such as "VERIFY ERROR: depth=0, error=certificate has expired: ...".
+ */
+static void
+on_proc_line(const char *line, void *arg)
+{
+	struct vpn *v = arg;
+	const char *p, *err;
+
+	if ((p = strstr(line, "VERIFY ")) == NULL || strstr(p, "ERROR") ==
+	    NULL || strncmp(p, "VERIFY OK", 9) == 0)
+		return;
+	if ((err = strstr(p, "error=")) != NULL)
+		note_refusal(v, "openvpn refused the support server's "
+		    "certificate: %.300s", err + 6);
+	else
+		note_refusal(v, "openvpn refused the support server's "
+		    "certificate: %.300s", p);
+	emit(v, "peer", json_pack("{s:s, s:s, s:s}", "kind", "tls_verify",
+	    "result", SVPN_RESULT_REFUSED, "reason", p));
+}
+
 /* ---- owner commands --------------------------------------------------- */
 
 static int
@@ -803,6 +963,7 @@ vpn_start(struct vpn *v, bool when_possible, bool wait, unsigned timeout_s,
 	    "while stopping; the support VPN is starting again");
 	if (!when_possible)
 		v->want_up = true;
+	v->refusal[0] = '\0';
 	if (v->state == VPN_STOPPED || v->state == VPN_WAITING)
 		set_state(v, VPN_STARTING, "start requested");
 	reconcile(v);
@@ -878,6 +1039,7 @@ vpn_stop(struct vpn *v, vpn_done_fn done, void *arg, struct vpn_waiter **wp)
 	}
 	log_info("vpn: stop requested");
 	v->want_up = false;
+	revoke_consent(v);
 	prc = persist(v, false);
 	finish_waiters(v, WAIT_START, VPN_ERR_SUPERSEDED, "stopped by a stop "
 	    "command before the support VPN connected");
@@ -931,10 +1093,13 @@ vpn_status_json(const struct vpn *v)
 	if (st == NULL)
 		return NULL;
 	if (v->state == VPN_CONNECTED) {
-		tun = json_pack("{s:s, s:s, s:i, s:n, s:n, s:I, s:I}",
+		tun = json_pack("{s:s, s:s, s:i, s:o, s:o, s:I, s:I}",
 		    "local_ip", v->tun_ip, "server_ip", v->remote_ip,
-		    "server_port", v->remote_port, "server_cn",
-		    "server_fingerprint",
+		    "server_port", v->remote_port,
+		    "server_cn", v->server_cn[0] != '\0' ?
+		    json_string(v->server_cn) : json_null(),
+		    "server_fingerprint", v->server_sha256[0] != '\0' ?
+		    json_string(v->server_sha256) : json_null(),
 		    "bytes_in", (json_int_t)(v->bytes_in - v->base_in),
 		    "bytes_out", (json_int_t)(v->bytes_out - v->base_out));
 		if (tun == NULL || json_object_set_new(st, "tunnel", tun) < 0) {
@@ -968,6 +1133,7 @@ vpn_new(uv_loop_t *loop, const struct config *cfg,
 	static const struct proc_callbacks pcb = {
 		.on_started = on_proc_started,
 		.on_exited = on_proc_exited,
+		.on_line = on_proc_line,
 	};
 	struct vpn *v;
 
@@ -995,12 +1161,12 @@ vpn_new(uv_loop_t *loop, const struct config *cfg,
 }
 
 static int
-prepare_dir(const char *path, const char *what)
+prepare_dir(const char *path, const char *what, unsigned mode)
 {
 	struct stat st;
 	int rc;
 
-	if ((rc = util_mkdir_p(path, 0700)) < 0) {
+	if ((rc = util_mkdir_p(path, mode)) < 0) {
 		log_error("%s: cannot create %s: %s", what, path, strerror(-rc));
 		return rc;
 	}
@@ -1008,8 +1174,8 @@ prepare_dir(const char *path, const char *what)
 		log_error("%s: %s is not a directory", what, path);
 		return -ENOTDIR;
 	}
-	if ((st.st_mode & 077) != 0 && chmod(path, 0700) < 0)
-		log_warn("%s: cannot make %s private", what, path);
+	if ((st.st_mode & 0777) != mode && chmod(path, mode) < 0)
+		log_warn("%s: cannot set the mode of %s", what, path);
 	return 0;
 }
 
@@ -1048,10 +1214,26 @@ vpn_boot(struct vpn *v)
 {
 	int rc;
 
-	if ((rc = prepare_dir(v->cfg->state_dir, "state_dir")) < 0 ||
-	    (rc = prepare_dir(v->cfg->run_dir, "run_dir")) < 0)
+	/*
+	 * With the plugin, openvpn may run unprivileged: it must reach the
+	 * consent record and the events socket (by name only: 0711).
+	 */
+	if ((rc = prepare_dir(v->cfg->state_dir, "state_dir", 0700)) < 0 ||
+	    (rc = prepare_dir(v->cfg->run_dir, "run_dir", with_plugin(v) ?
+	    0711 : 0700)) < 0)
 		return rc;
 	load_settings(v);
+	if (with_plugin(v)) {
+		revoke_consent(v);	/* a record an earlier run left */
+		if ((v->events = events_new(v->loop, v->cfg->events_sock,
+		    on_plugin_event, plugin_sender, v)) == NULL)
+			return -ENOMEM;
+		if ((rc = events_listen(v->events)) < 0)
+			return rc;
+	} else
+		log_warnx("vpn: running without the plugin (openvpn.plugin is "
+		    "empty): no certificate policy and no consent gate beyond "
+		    "openvpn's own configuration");
 	if ((rc = proc_kill_stale(v->cfg)) < 0)
 		log_error("openvpn: cannot stop an earlier openvpn: %s",
 		    strerror(-rc));
@@ -1083,6 +1265,7 @@ vpn_shutdown(struct vpn *v, void (*done)(void *arg), void *arg)
 		    "down");
 	uv_timer_stop(&v->release_timer);
 	uv_timer_stop(&v->stop_timer);
+	revoke_consent(v);
 	mgmt_disconnect(v->mgmt);
 	proc_stop(v->proc, on_proc_stopped, v);
 }
@@ -1102,6 +1285,7 @@ vpn_free(struct vpn *v)
 	}
 	mgmt_free(v->mgmt);
 	proc_free(v->proc);
+	events_free(v->events);
 	uv_close((uv_handle_t *)&v->release_timer, on_vpn_handle_closed);
 	uv_close((uv_handle_t *)&v->stop_timer, on_vpn_handle_closed);
 }

@@ -1,0 +1,1594 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * supportvpnctl: the command-line client of supportvpnd's JSON API
+ * (docs/api.md). One connection per run: send a command, match its answer by
+ * id, print it for people (or as JSON with --json). Exit 0 on success, 1 on
+ * failure, 2 on a usage error. Plain POSIX sockets and poll, jansson.
+ */
+
+#include <sys/socket.h>
+#include <sys/types.h>
+
+#include <errno.h>
+#include <limits.h>
+#include <netdb.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "supportvpn.h"
+
+#define CTL_NAME		"supportvpnctl"
+#define CTL_ENV_CONNECT		"SUPPORTVPNCTL_CONNECT"
+#define CTL_TIMEOUT_S		10	/* default wait for an answer */
+#define CTL_TIMEOUT_MAX_S	86400
+#define CTL_WAIT_GRACE_S	5	/* start --wait: beyond the daemon's timeout */
+#define CTL_LOG_LINES		20
+#define CTL_LOG_LINES_MAX	1000	/* api.md: log "lines" is 1-1000 */
+#define CTL_START_TIMEOUT_S	60	/* api.md: start "timeout_s" default */
+#define CTL_START_TIMEOUT_MAX_S	3600	/* api.md: start "timeout_s" is 1-3600 */
+#define CTL_LABEL_WIDTH		21	/* strlen("start when possible: ") */
+/* A line from the daemon plus its newline. */
+#define CTL_BUF_SIZE		(SUPPORTVPN_API_MAX_LINE + 1)
+
+#define CTL_USAGE_LINE \
+	"usage: " CTL_NAME " [--connect HOST:PORT] [--timeout SECONDS] [--json]" \
+	" COMMAND [ARGS]\n"
+
+static const char usage_text[] =
+	CTL_USAGE_LINE
+	"\n"
+	"Controls the support VPN through supportvpnd's API (default "
+	SUPPORTVPN_API_DEFAULT_HOST ":%d,\n"
+	"or $" CTL_ENV_CONNECT ").\n"
+	"\n"
+	"commands:\n"
+	"  status                  VPN state, openvpn and the tunnel\n"
+	"  start [--when-possible] [--wait] [--timeout SECONDS]\n"
+	"                          start the VPN now, or with --when-possible\n"
+	"                          whenever the prerequisites hold (persisted);\n"
+	"                          --wait shows the progress and waits until\n"
+	"                          connected or failed (at most SECONDS, "
+	"default %d)\n"
+	"  stop                    stop the VPN, clear \"start when possible\"\n"
+	"  log [-n N] [-f]         the newest N log lines (default %d, at most "
+	"%d);\n"
+	"                          -f then follows new lines until Ctrl-C\n"
+	"  watch [EVENT...]        print events until Ctrl-C (state, openvpn,\n"
+	"                          log, checks, peer; default all)\n"
+	"  version                 versions of supportvpnd and its parts\n"
+	"  openvpn COMMAND...      a read-only openvpn management command\n"
+	"                          (status, state, version, pid, log N, help)\n"
+	"\n"
+	"options:\n"
+	"  --connect HOST:PORT     API address; [::1]:7515 for IPv6\n"
+	"  --timeout SECONDS       how long to wait for an answer (default %d;\n"
+	"                          start --wait: its timeout + %d)\n"
+	"  --json                  results as JSON, events as JSON lines\n"
+	"  -h, --help              this help\n"
+	"\n"
+	"exit status: 0 success, 1 failure (error answer, no connection),"
+	" 2 usage error\n";
+
+struct ctl;
+
+/* Called for each event line; ev and raw are borrowed for the call. */
+typedef void (*event_fn)(struct ctl *ctl, json_t *ev, const char *raw);
+
+struct command {
+	const char	*name;
+	const char	*args;		/* for usage messages */
+	int		(*run)(struct ctl *ctl, int argc, char **argv);
+};
+
+/* The connection to the daemon with its bounded line buffer. */
+struct conn {
+	int		 fd;
+	char		*buf;		/* CTL_BUF_SIZE bytes */
+	size_t		 off;		/* first unread byte */
+	size_t		 scan;		/* bytes from off known to hold no '\n' */
+	size_t		 len;		/* end of the buffered bytes */
+};
+
+struct ctl {
+	char		 addr[300];	/* as the user gave it, for messages */
+	char		 host[256];
+	char		 port[6];
+	int		 timeout_s;	/* --timeout; 0: each command's default */
+	int		 wait_s;	/* the wait in force, for messages */
+	bool		 json;
+	const struct command *cmd;
+	struct conn	 conn;
+	json_int_t	 next_id;
+};
+
+/* A line of output being built; line_put() writes it sanitised. */
+struct line {
+	char		*buf;
+	size_t		 len;
+	size_t		 cap;
+};
+
+static volatile sig_atomic_t interrupted;
+
+static void
+on_sigint(int sig)
+{
+	interrupted = 1;
+}
+
+static void
+die_oom(void)
+{
+	fputs(CTL_NAME ": out of memory\n", stderr);
+	exit(1);
+}
+
+/* ---- output ---------------------------------------------------------- */
+
+static void line_addv(struct line *l, const char *fmt, va_list ap)
+	__attribute__((format(printf, 2, 0)));
+static void line_add(struct line *l, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static void outf(FILE *fp, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static void ctl_err(const char *fmt, ...)
+	__attribute__((format(printf, 1, 2)));
+static int usage_error(const struct ctl *ctl, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void
+line_addv(struct line *l, const char *fmt, va_list ap)
+{
+	va_list	 ap2;
+	size_t	 need, cap;
+	char	*p;
+	int	 n;
+
+	va_copy(ap2, ap);
+	n = vsnprintf(NULL, 0, fmt, ap2);
+	va_end(ap2);
+	if (n < 0)
+		return;		/* an encoding error; nothing sensible to add */
+	need = l->len + (size_t)n + 1;
+	if (need > l->cap) {
+		cap = l->cap ? l->cap : 128;
+		while (cap < need)
+			cap *= 2;
+		if ((p = realloc(l->buf, cap)) == NULL)
+			die_oom();
+		l->buf = p;
+		l->cap = cap;
+	}
+	(void)vsnprintf(l->buf + l->len, l->cap - l->len, fmt, ap);
+	l->len += (size_t)n;
+}
+
+static void
+line_add(struct line *l, const char *fmt, ...)
+{
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	line_addv(l, fmt, ap);
+	va_end(ap);
+}
+
+/*
+ * Text from the daemon may carry what a hub put in its certificate; replace
+ * control characters (C0, DEL, and C1 encoded in UTF-8) so they cannot drive
+ * the terminal. Returns the new length.
+ */
+static size_t
+sanitize(char *s, size_t len)
+{
+	unsigned char	 c;
+	size_t		 i, j;
+
+	for (i = j = 0; i < len; i++) {
+		c = (unsigned char)s[i];
+		if ((c < 0x20 && c != '\t') || c == 0x7f)
+			c = '?';
+		else if (c == 0xc2 && i + 1 < len &&
+		    (unsigned char)s[i + 1] >= 0x80 &&
+		    (unsigned char)s[i + 1] <= 0x9f) {
+			c = '?';
+			i++;
+		}
+		s[j++] = (char)c;
+	}
+	return j;
+}
+
+/* Writes the line, sanitised, with a newline; empties it for reuse. */
+static void
+line_put(struct line *l, FILE *fp)
+{
+	if (l->len > 0)
+		(void)fwrite(l->buf, 1, sanitize(l->buf, l->len), fp);
+	(void)putc('\n', fp);	/* write errors are checked once, at exit */
+	l->len = 0;
+}
+
+static void
+line_free(struct line *l)
+{
+	free(l->buf);
+	l->buf = NULL;
+	l->len = l->cap = 0;
+}
+
+/* Prints one formatted, sanitised line. */
+static void
+outf(FILE *fp, const char *fmt, ...)
+{
+	struct line	 l = { 0 };
+	va_list		 ap;
+
+	va_start(ap, fmt);
+	line_addv(&l, fmt, ap);
+	va_end(ap);
+	line_put(&l, fp);
+	line_free(&l);
+}
+
+/* Prints "supportvpnctl: <message>" on stderr. */
+static void
+ctl_err(const char *fmt, ...)
+{
+	struct line	 l = { 0 };
+	va_list		 ap;
+
+	line_add(&l, "%s: ", CTL_NAME);
+	va_start(ap, fmt);
+	line_addv(&l, fmt, ap);
+	va_end(ap);
+	line_put(&l, stderr);
+	line_free(&l);
+}
+
+static void
+usage(FILE *fp)
+{
+	fprintf(fp, usage_text, SUPPORTVPN_API_DEFAULT_PORT, CTL_START_TIMEOUT_S,
+	    CTL_LOG_LINES, CTL_LOG_LINES_MAX, CTL_TIMEOUT_S, CTL_WAIT_GRACE_S);
+}
+
+/* Reports a usage error with the synopsis of the command at hand; 2. */
+static int
+usage_error(const struct ctl *ctl, const char *fmt, ...)
+{
+	struct line	 l = { 0 };
+	va_list		 ap;
+
+	line_add(&l, "%s: ", CTL_NAME);
+	va_start(ap, fmt);
+	line_addv(&l, fmt, ap);
+	va_end(ap);
+	line_put(&l, stderr);
+	line_free(&l);
+	if (ctl->cmd != NULL)
+		fprintf(stderr, "usage: %s [OPTIONS] %s%s%s\n", CTL_NAME,
+		    ctl->cmd->name, ctl->cmd->args[0] ? " " : "",
+		    ctl->cmd->args);
+	else
+		fputs(CTL_USAGE_LINE, stderr);
+	fprintf(stderr, "Run '%s --help' for the commands and options.\n",
+	    CTL_NAME);
+	return 2;
+}
+
+/* Prints a JSON value, pretty (a result) or on one line (a stream). */
+static void
+print_json(json_t *v, bool pretty)
+{
+	if (json_dumpf(v, stdout, pretty ? JSON_INDENT(2) : JSON_COMPACT) != 0)
+		return;	/* a write error; checked once, at exit */
+	(void)putchar('\n');
+}
+
+/* ---- small parsers and formatters --------------------------------------- */
+
+/* Decimal in [min, max] with nothing after it. */
+static bool
+parse_long(const char *s, long min, long max, long *out)
+{
+	char	*end;
+	long	 v;
+
+	if (s[0] == '\0' || s[0] == ' ' || s[0] == '+')
+		return false;
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno != 0 || *end != '\0' || v < min || v > max)
+		return false;
+	*out = v;
+	return true;
+}
+
+/*
+ * Splits "HOST:PORT" or "[IPv6]:PORT". Returns NULL, or why not (a constant
+ * string).
+ */
+static const char *
+parse_hostport(const char *s, char *host, size_t hostlen, char *port,
+    size_t portlen)
+{
+	const char	*h, *colon;
+	size_t		 n;
+	long		 p;
+
+	if (s[0] == '[') {
+		h = s + 1;
+		if ((colon = strchr(h, ']')) == NULL)
+			return "no ']' after the IPv6 address";
+		n = (size_t)(colon - h);
+		if (*++colon != ':')
+			return "no ':PORT' after the ']'";
+	} else {
+		h = s;
+		if ((colon = strrchr(s, ':')) == NULL)
+			return "no ':PORT'";
+		n = (size_t)(colon - h);
+		if (memchr(h, ':', n) != NULL)
+			return "an IPv6 address needs brackets, as in [::1]:7515";
+	}
+	if (n == 0)
+		return "no host";
+	if (n >= hostlen)
+		return "the host name is too long";
+	if (!parse_long(colon + 1, 1, 65535, &p))
+		return "the port is not a number from 1 to 65535";
+	memcpy(host, h, n);
+	host[n] = '\0';
+	(void)snprintf(port, portlen, "%ld", p);
+	return NULL;
+}
+
+static int64_t
+now_ms(void)
+{
+	struct timespec	 ts;
+
+	(void)clock_gettime(CLOCK_MONOTONIC, &ts);	/* cannot fail */
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant). */
+static long long
+days_from_civil(long long y, int m, int d)
+{
+	long long	 era, yoe, doy, doe;
+
+	y -= m <= 2;
+	era = (y >= 0 ? y : y - 399) / 400;
+	yoe = y - era * 400;
+	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + doe - 719468;
+}
+
+/* An RFC 3339 date-time ("2026-11-27T01:19:08Z", fraction, offset). */
+static bool
+parse_rfc3339(const char *s, time_t *out)
+{
+	int		 y, mo, d, h, mi, sec, oh, om, n = 0;
+	long long	 t, off = 0;
+	char		 sep;
+	const char	*p;
+
+	if (sscanf(s, "%4d-%2d-%2d%c%2d:%2d:%2d%n", &y, &mo, &d, &sep, &h,
+	    &mi, &sec, &n) != 7 || n == 0)
+		return false;
+	if ((sep != 'T' && sep != 't' && sep != ' ') || mo < 1 || mo > 12 ||
+	    d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60 ||
+	    h < 0 || mi < 0 || sec < 0)
+		return false;
+	p = s + n;
+	if (*p == '.')
+		for (p++; *p >= '0' && *p <= '9'; p++)
+			continue;
+	if (*p == '+' || *p == '-') {
+		if (sscanf(p + 1, "%2d:%2d", &oh, &om) != 2)
+			return false;
+		off = (oh * 60LL + om) * 60 * (*p == '-' ? -1 : 1);
+	} else if (*p != 'Z' && *p != 'z')
+		return false;
+	t = days_from_civil(y, mo, d) * 86400 + h * 3600LL + mi * 60 + sec;
+	*out = (time_t)(t - off);
+	return true;
+}
+
+static void
+format_duration(long long s, char *buf, size_t len)
+{
+	if (s < 60)
+		(void)snprintf(buf, len, "%lld s", s);
+	else if (s < 3600)
+		(void)snprintf(buf, len, "%lld min %lld s", s / 60, s % 60);
+	else if (s < 86400)
+		(void)snprintf(buf, len, "%lld h %lld min", s / 3600,
+		    s % 3600 / 60);
+	else
+		(void)snprintf(buf, len, "%lld d %lld h", s / 86400,
+		    s % 86400 / 3600);
+}
+
+static void
+format_bytes(double v, char *buf, size_t len)
+{
+	static const char *const units[] = {
+		"B", "KiB", "MiB", "GiB", "TiB", "PiB"
+	};
+	size_t	 u = 0;
+
+	while (v >= 1024 && u + 1 < sizeof(units) / sizeof(units[0])) {
+		v /= 1024;
+		u++;
+	}
+	if (u == 0)
+		(void)snprintf(buf, len, "%.0f B", v);
+	else
+		(void)snprintf(buf, len, "%.1f %s", v, units[u]);
+}
+
+/* ---- JSON accessors (results borrowed from obj) -------------------------- */
+
+static const char *
+jstr(const json_t *obj, const char *key)
+{
+	return json_string_value(json_object_get(obj, key));
+}
+
+static bool
+jint(const json_t *obj, const char *key, json_int_t *out)
+{
+	json_t	*v = json_object_get(obj, key);
+
+	if (!json_is_integer(v))
+		return false;
+	*out = json_integer_value(v);
+	return true;
+}
+
+/* Appends a value in words: a string as it is, anything else as JSON. */
+static void
+line_add_value(struct line *l, json_t *v)
+{
+	char	*s;
+
+	if (json_is_string(v)) {
+		line_add(l, "%s", json_string_value(v));
+		return;
+	}
+	if ((s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY)) == NULL)
+		die_oom();
+	line_add(l, "%s", s);
+	free(s);
+}
+
+/* Appends " key=value" for each member but those named in skip. */
+static void
+line_add_fields(struct line *l, json_t *obj, const char *const *skip)
+{
+	const char		*key;
+	const char *const	*sk;
+	json_t			*v;
+
+	json_object_foreach(obj, key, v) {
+		for (sk = skip; *sk != NULL && strcmp(*sk, key) != 0; sk++)
+			continue;
+		if (*sk != NULL)
+			continue;
+		line_add(l, " %s=", key);
+		line_add_value(l, v);
+	}
+}
+
+/* ---- the connection ---------------------------------------------------- */
+
+/* Waits until fd is ready for events; 0, -ETIMEDOUT, -EINTR or -errno. */
+static int
+wait_fd(int fd, short events, int64_t deadline)
+{
+	struct pollfd	 pfd = { .fd = fd, .events = events };
+	int64_t		 left;
+	int		 ms, n;
+
+	for (;;) {
+		if (interrupted)
+			return -EINTR;
+		ms = -1;
+		if (deadline >= 0) {
+			if ((left = deadline - now_ms()) <= 0)
+				return -ETIMEDOUT;
+			ms = left > INT_MAX ? INT_MAX : (int)left;
+		}
+		/* Errors and hang-ups count as ready: the next call says. */
+		if ((n = poll(&pfd, 1, ms)) > 0)
+			return 0;
+		if (n == -1 && errno != EINTR)
+			return -errno;
+	}
+}
+
+/* A connected non-blocking socket, or -errno. */
+static int
+connect_one(const struct addrinfo *ai, int64_t deadline)
+{
+	socklen_t	 len = sizeof(int);
+	int		 fd, err, rc;
+
+	fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC |
+	    SOCK_NONBLOCK, ai->ai_protocol);
+	if (fd == -1)
+		return -errno;
+	if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
+		return fd;
+	err = errno;
+	if (err == EINPROGRESS || err == EINTR) {
+		if ((rc = wait_fd(fd, POLLOUT, deadline)) < 0)
+			err = -rc;
+		else if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == -1)
+			err = errno;
+	}
+	if (err == 0)
+		return fd;
+	(void)close(fd);
+	return -err;
+}
+
+/* Deadline for an answer: --timeout, else the command's default. */
+static int64_t
+ctl_deadline(struct ctl *ctl, int default_s)
+{
+	ctl->wait_s = ctl->timeout_s > 0 ? ctl->timeout_s : default_s;
+	return now_ms() + (int64_t)ctl->wait_s * 1000;
+}
+
+/* Connects to the daemon; 0, or 1 after telling the user why not. */
+static int
+ctl_connect(struct ctl *ctl)
+{
+	struct addrinfo	 hints = { 0 }, *res, *ai;
+	int64_t		 deadline;
+	int		 rc, fd = -ECONNREFUSED;
+
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_NUMERICSERV;
+	if ((rc = getaddrinfo(ctl->host, ctl->port, &hints, &res)) != 0) {
+		ctl_err("cannot resolve '%s' (from %s): %s", ctl->host,
+		    ctl->addr, rc == EAI_SYSTEM ? strerror(errno) :
+		    gai_strerror(rc));
+		return 1;
+	}
+	deadline = ctl_deadline(ctl, CTL_TIMEOUT_S);
+	for (ai = res; ai != NULL; ai = ai->ai_next)
+		if ((fd = connect_one(ai, deadline)) >= 0 || fd == -EINTR)
+			break;
+	freeaddrinfo(res);
+	if (fd == -EINTR) {
+		ctl_err("interrupted");
+		return 1;
+	}
+	if (fd < 0) {
+		ctl_err("cannot connect to %s: %s%s", ctl->addr, strerror(-fd),
+		    fd == -ECONNREFUSED ? " (is supportvpnd running?)" : "");
+		return 1;
+	}
+	if ((ctl->conn.buf = malloc(CTL_BUF_SIZE)) == NULL)
+		die_oom();
+	ctl->conn.fd = fd;
+	return 0;
+}
+
+static void
+ctl_close(struct ctl *ctl)
+{
+	if (ctl->conn.fd >= 0)
+		(void)close(ctl->conn.fd);	/* nothing left to flush */
+	ctl->conn.fd = -1;
+	free(ctl->conn.buf);
+	ctl->conn.buf = NULL;
+}
+
+/*
+ * Reads one line. Returns 1 with *line (NUL-terminated, without '\n',
+ * borrowed until the next call), 0 at end of file, or -ETIMEDOUT, -EINTR,
+ * -EMSGSIZE (longer than the API allows) or -errno.
+ */
+static int
+conn_read_line(struct conn *c, int64_t deadline, char **line, size_t *len)
+{
+	char	*nl;
+	ssize_t	 n;
+	int	 rc;
+
+	for (;;) {
+		nl = memchr(c->buf + c->off + c->scan, '\n',
+		    c->len - c->off - c->scan);
+		if (nl != NULL) {
+			*nl = '\0';
+			*line = c->buf + c->off;
+			*len = (size_t)(nl - *line);
+			c->off = (size_t)(nl - c->buf) + 1;
+			c->scan = 0;
+			return 1;
+		}
+		c->scan = c->len - c->off;
+		if (c->off > 0) {
+			memmove(c->buf, c->buf + c->off, c->len - c->off);
+			c->len -= c->off;
+			c->off = 0;
+		}
+		if (c->len == CTL_BUF_SIZE)
+			return -EMSGSIZE;
+		if ((rc = wait_fd(c->fd, POLLIN, deadline)) < 0)
+			return rc;
+		n = read(c->fd, c->buf + c->len, CTL_BUF_SIZE - c->len);
+		if (n == 0)
+			return 0;	/* a partial last line is dropped */
+		if (n > 0)
+			c->len += (size_t)n;
+		else if (errno != EAGAIN && errno != EWOULDBLOCK &&
+		    errno != EINTR)
+			return -errno;
+	}
+}
+
+/* Writes all of buf; 0 or -errno (-EINTR, -ETIMEDOUT). */
+static int
+conn_write(struct conn *c, const char *buf, size_t len, int64_t deadline)
+{
+	ssize_t	 n;
+	int	 rc;
+
+	while (len > 0) {
+		n = send(c->fd, buf, len, MSG_NOSIGNAL);
+		if (n >= 0) {
+			buf += n;
+			len -= (size_t)n;
+		} else if (errno == EAGAIN || errno == EWOULDBLOCK ||
+		    errno == EINTR) {
+			if ((rc = wait_fd(c->fd, POLLOUT, deadline)) < 0)
+				return rc;
+		} else
+			return -errno;
+	}
+	return 0;
+}
+
+/* ---- requests and answers ---------------------------------------------- */
+
+/* Tells the user why reading stopped (rc from conn_read_line); 1. */
+static int
+report_read(struct ctl *ctl, int rc, bool answering)
+{
+	switch (rc) {
+	case 0:
+		ctl_err("supportvpnd at %s closed the connection%s", ctl->addr,
+		    answering ? " before answering; see its log" : "");
+		break;
+	case -ETIMEDOUT:
+		ctl_err("no answer from supportvpnd at %s within %d s "
+		    "(--timeout SECONDS waits longer)", ctl->addr, ctl->wait_s);
+		break;
+	case -EINTR:
+		ctl_err("interrupted");
+		break;
+	case -EMSGSIZE:
+		ctl_err("supportvpnd at %s sent a line longer than %d KiB; "
+		    "giving up", ctl->addr, SUPPORTVPN_API_MAX_LINE / 1024);
+		break;
+	default:
+		ctl_err("cannot read from %s: %s", ctl->addr, strerror(-rc));
+		break;
+	}
+	return 1;
+}
+
+/*
+ * Next JSON object from the daemon; lines that are not one are skipped.
+ * Returns 1 with *msg (new) and *raw (borrowed until the next read), else
+ * what conn_read_line returned.
+ */
+static int
+ctl_next(struct ctl *ctl, int64_t deadline, json_t **msg, const char **raw)
+{
+	json_error_t	 jerr;
+	size_t		 len = 0;
+	char		*line = NULL;
+	int		 rc;
+
+	for (;;) {
+		if ((rc = conn_read_line(&ctl->conn, deadline, &line, &len)) <= 0)
+			return rc;
+		*msg = json_loadb(line, len, 0, &jerr);
+		if (json_is_object(*msg)) {
+			*raw = line;
+			return 1;
+		}
+		json_decref(*msg);
+	}
+}
+
+/*
+ * Sends req (stolen, NULL allowed: out of memory) with the next id, stored
+ * in *id. 0, or 1 after telling the user why not.
+ */
+static int
+ctl_send(struct ctl *ctl, json_t *req, json_int_t *id)
+{
+	char	*text;
+	size_t	 len;
+	int	 rc;
+
+	*id = ctl->next_id++;
+	if (req == NULL || json_object_set_new(req, "id", json_integer(*id)))
+		die_oom();
+	text = json_dumps(req, JSON_COMPACT);
+	json_decref(req);
+	if (text == NULL)
+		die_oom();
+	len = strlen(text);
+	if (len >= SUPPORTVPN_API_MAX_LINE) {
+		ctl_err("the request is too long (%zu bytes; the API takes "
+		    "lines up to %d KiB)", len, SUPPORTVPN_API_MAX_LINE / 1024);
+		free(text);
+		return 1;
+	}
+	text[len] = '\n';	/* replaces the NUL; the length is kept */
+	rc = conn_write(&ctl->conn, text, len + 1, ctl_deadline(ctl,
+	    CTL_TIMEOUT_S));
+	free(text);
+	if (rc == -EINTR)
+		ctl_err("interrupted");
+	else if (rc < 0)
+		ctl_err("cannot send to supportvpnd at %s: %s", ctl->addr,
+		    rc == -EPIPE || rc == -ECONNRESET ?
+		    "it closed the connection" : strerror(-rc));
+	return rc < 0 ? 1 : 0;
+}
+
+/* An answer's outcome: 0 with *result (new), or 1 after saying why not. */
+static int
+answer_result(struct ctl *ctl, json_t *msg, json_t **result)
+{
+	json_t		*ok, *res, *err;
+	const char	*code, *text;
+
+	ok = json_object_get(msg, "ok");
+	res = json_object_get(msg, "result");
+	if (json_is_true(ok) && res != NULL) {
+		*result = json_incref(res);
+		return 0;
+	}
+	if (!json_is_false(ok)) {
+		ctl_err("supportvpnd at %s sent a malformed answer", ctl->addr);
+		return 1;
+	}
+	err = json_object_get(msg, "error");
+	code = jstr(err, "code");
+	text = jstr(err, "message");
+	ctl_err("%s: %s", code ? code : "error", text ? text : "(no message)");
+	return 1;
+}
+
+static bool
+is_id(const json_t *jid, json_int_t id)
+{
+	return json_is_integer(jid) && json_integer_value(jid) == id;
+}
+
+/*
+ * Reads until the answer to id arrives, handing events to fn (NULL: drop).
+ * An error without an id (busy, line_too_long, shutting_down) concerns the
+ * whole connection, so it answers too. 0 with *result (new), else 1 after
+ * telling the user why.
+ */
+static int
+ctl_await(struct ctl *ctl, json_int_t id, int64_t deadline, event_fn fn,
+    json_t **result)
+{
+	const char	*raw;
+	json_t		*msg, *jid;
+	int		 rc;
+
+	for (;;) {
+		if ((rc = ctl_next(ctl, deadline, &msg, &raw)) <= 0)
+			return report_read(ctl, rc, true);
+		jid = json_object_get(msg, "id");
+		if (json_object_get(msg, "event") != NULL) {
+			if (fn != NULL)
+				fn(ctl, msg, raw);
+		} else if (jid != NULL ? is_id(jid, id) :
+		    json_is_false(json_object_get(msg, "ok"))) {
+			rc = answer_result(ctl, msg, result);
+			json_decref(msg);
+			return rc;
+		}
+		json_decref(msg);
+	}
+}
+
+/* Sends req (stolen) and waits up to default_s (or --timeout) for it. */
+static int
+ctl_call(struct ctl *ctl, json_t *req, int default_s, event_fn fn,
+    json_t **result)
+{
+	json_int_t	 id;
+
+	if (ctl_send(ctl, req, &id) != 0)
+		return 1;
+	return ctl_await(ctl, id, ctl_deadline(ctl, default_s), fn, result);
+}
+
+/* Hands events to fn until Ctrl-C (0) or the connection ends (1). */
+static int
+ctl_follow(struct ctl *ctl, event_fn fn)
+{
+	const char	*raw;
+	json_t		*msg;
+	int		 rc;
+
+	for (;;) {
+		if ((rc = ctl_next(ctl, -1, &msg, &raw)) == -EINTR)
+			return 0;
+		if (rc <= 0)
+			return report_read(ctl, rc, false);
+		if (json_object_get(msg, "event") != NULL)
+			fn(ctl, msg, raw);
+		json_decref(msg);
+	}
+}
+
+/* ---- printing results and events --------------------------------------- */
+
+static void
+field(const char *label, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* One "label:  value" line of the status. */
+static void
+field(const char *label, const char *fmt, ...)
+{
+	struct line	 l = { 0 };
+	va_list		 ap;
+
+	line_add(&l, "%-*s", CTL_LABEL_WIDTH, label);
+	va_start(ap, fmt);
+	line_addv(&l, fmt, ap);
+	va_end(ap);
+	line_put(&l, stdout);
+	line_free(&l);
+}
+
+static const char *
+or_unknown(const char *s)
+{
+	return s != NULL ? s : "unknown";
+}
+
+static void
+print_openvpn(json_t *ov)
+{
+	struct line	 l = { 0 };
+	json_int_t	 pid;
+	const char	*state = jstr(ov, "state");
+
+	line_add(&l, "%-*s", CTL_LABEL_WIDTH, "openvpn:");
+	if (!json_is_object(ov))
+		line_add(&l, "unknown");
+	else if (!json_is_true(json_object_get(ov, "running")))
+		line_add(&l, "not running");
+	else {
+		line_add(&l, "running");
+		if (jint(ov, "pid", &pid))
+			line_add(&l, ", pid %" JSON_INTEGER_FORMAT, pid);
+		if (state != NULL)
+			line_add(&l, ", state %s", state);
+		else
+			line_add(&l, ", no state yet");
+		line_add(&l, json_is_true(json_object_get(ov, "held")) ?
+		    ", held" : ", not held");
+	}
+	line_put(&l, stdout);
+	line_free(&l);
+}
+
+static void
+print_tunnel(json_t *t)
+{
+	json_int_t	 port;
+	json_t		*in, *out;
+	char		 bin[32], bout[32];
+
+	field("tunnel local ip:", "%s", or_unknown(jstr(t, "local_ip")));
+	if (jint(t, "server_port", &port))
+		field("tunnel server:", "%s:%" JSON_INTEGER_FORMAT,
+		    or_unknown(jstr(t, "server_ip")), port);
+	else
+		field("tunnel server:", "%s", or_unknown(jstr(t, "server_ip")));
+	field("server cn:", "%s", or_unknown(jstr(t, "server_cn")));
+	field("server fingerprint:", "%s",
+	    or_unknown(jstr(t, "server_fingerprint")));
+	in = json_object_get(t, "bytes_in");
+	out = json_object_get(t, "bytes_out");
+	if (json_is_number(in) && json_is_number(out)) {
+		format_bytes(json_number_value(in), bin, sizeof(bin));
+		format_bytes(json_number_value(out), bout, sizeof(bout));
+		field("bytes in / out:", "%s / %s", bin, bout);
+	}
+}
+
+static void
+print_status(json_t *st)
+{
+	const char	*since = jstr(st, "since");
+	const char	*detail = jstr(st, "detail");
+	json_t		*swp = json_object_get(st, "start_when_possible");
+	json_t		*tunnel = json_object_get(st, "tunnel");
+	char		 ago[64];
+	time_t		 t, now = time(NULL);
+
+	field("vpn:", "%s", or_unknown(jstr(st, "vpn")));
+	if (since != NULL && parse_rfc3339(since, &t) && now >= t) {
+		format_duration((long long)(now - t), ago, sizeof(ago));
+		field("since:", "%s (%s ago)", since, ago);
+	} else
+		field("since:", "%s", or_unknown(since));
+	field("detail:", "%s", detail != NULL && *detail ? detail : "-");
+	field("start when possible:", "%s", json_is_boolean(swp) ?
+	    (json_is_true(swp) ? "yes" : "no") : "unknown");
+	print_openvpn(json_object_get(st, "openvpn"));
+	if (json_is_object(tunnel))
+		print_tunnel(tunnel);
+}
+
+/* "starting — detail", as start and stop report the state they left. */
+static void
+print_state_line(json_t *st)
+{
+	const char	*detail = jstr(st, "detail");
+	struct line	 l = { 0 };
+
+	line_add(&l, "%s", or_unknown(jstr(st, "vpn")));
+	if (detail != NULL && *detail)
+		line_add(&l, " — %s", detail);
+	if (json_is_true(json_object_get(st, "start_when_possible")))
+		line_add(&l, " (start when possible is on)");
+	line_put(&l, stdout);
+	line_free(&l);
+}
+
+/* The words of an "openvpn" event, after its name. */
+static void
+describe_openvpn(struct line *l, json_t *ev)
+{
+	static const char *const skip[] = { "event", "time", "kind", NULL };
+	const char	*kind = jstr(ev, "kind"), *s;
+	json_int_t	 n;
+	json_t		*sig;
+
+	if (kind == NULL)
+		kind = "";
+	if (strcmp(kind, "state") == 0) {
+		line_add(l, "%s", or_unknown(jstr(ev, "state")));
+		if ((s = jstr(ev, "detail")) != NULL && *s)
+			line_add(l, " %s", s);
+	} else if (strcmp(kind, "hold") == 0) {
+		line_add(l, "held, waiting for release");
+		if (jint(ev, "seconds", &n) && n > 0)
+			line_add(l, " (%" JSON_INTEGER_FORMAT " s)", n);
+	} else if (strcmp(kind, "process") == 0 &&
+	    json_is_true(json_object_get(ev, "running"))) {
+		line_add(l, "process running");
+		if (jint(ev, "pid", &n))
+			line_add(l, ", pid %" JSON_INTEGER_FORMAT, n);
+	} else if (strcmp(kind, "process") == 0) {
+		line_add(l, "process ended");
+		if (jint(ev, "exit_status", &n))
+			line_add(l, ", exit status %" JSON_INTEGER_FORMAT, n);
+		if ((sig = json_object_get(ev, "signal")) != NULL &&
+		    !json_is_null(sig)) {
+			line_add(l, ", killed by signal ");
+			line_add_value(l, sig);
+		}
+	} else if (strcmp(kind, "fatal") == 0)
+		line_add(l, "fatal: %s", or_unknown(jstr(ev, "text")));
+	else {
+		line_add(l, "%s", kind);
+		line_add_fields(l, ev, skip);
+	}
+}
+
+/* start --wait: the progress, as it happens. */
+static void
+on_progress(struct ctl *ctl, json_t *ev, const char *raw)
+{
+	const char	*name = jstr(ev, "event"), *detail;
+	struct line	 l = { 0 };
+
+	if (ctl->json || name == NULL)
+		return;
+	if (strcmp(name, "state") == 0) {
+		line_add(&l, "vpn: %s", or_unknown(jstr(ev, "vpn")));
+		if ((detail = jstr(ev, "detail")) != NULL && *detail)
+			line_add(&l, " — %s", detail);
+	} else if (strcmp(name, "openvpn") == 0) {
+		line_add(&l, "  openvpn: ");
+		describe_openvpn(&l, ev);
+	} else
+		return;
+	line_put(&l, stdout);
+	line_free(&l);
+}
+
+/* watch: one line per event (or the raw line with --json). */
+static void
+on_watch_event(struct ctl *ctl, json_t *ev, const char *raw)
+{
+	static const char *const skip[] = { "event", "time", NULL };
+	const char	*name = jstr(ev, "event"), *s;
+	struct line	 l = { 0 };
+
+	if (ctl->json) {
+		(void)puts(raw);
+		return;
+	}
+	if (name == NULL)
+		name = "?";
+	line_add(&l, "%s %-7s ", or_unknown(jstr(ev, "time")), name);
+	if (strcmp(name, "state") == 0) {
+		line_add(&l, "%s", or_unknown(jstr(ev, "vpn")));
+		if ((s = jstr(ev, "previous")) != NULL)
+			line_add(&l, " (was %s)", s);
+		if ((s = jstr(ev, "detail")) != NULL && *s)
+			line_add(&l, " — %s", s);
+		if (json_is_true(json_object_get(ev, "start_when_possible")))
+			line_add(&l, "; start when possible is on");
+	} else if (strcmp(name, "openvpn") == 0) {
+		if ((s = jstr(ev, "kind")) != NULL && strcmp(s, "state") == 0)
+			line_add(&l, "state ");
+		describe_openvpn(&l, ev);
+	} else if (strcmp(name, "log") == 0 && jstr(ev, "message") != NULL)
+		line_add(&l, "%s: %s", or_unknown(jstr(ev, "level")),
+		    jstr(ev, "message"));
+	else
+		line_add_fields(&l, ev, skip);
+	line_put(&l, stdout);
+	line_free(&l);
+}
+
+/* log -f: each new log line (or the raw event with --json). */
+static void
+on_log_event(struct ctl *ctl, json_t *ev, const char *raw)
+{
+	const char	*line = jstr(ev, "line"), *name = jstr(ev, "event");
+
+	if (name == NULL || strcmp(name, "log") != 0)
+		return;
+	if (ctl->json)
+		(void)puts(raw);
+	else if (line != NULL)
+		outf(stdout, "%s", line);
+	else
+		outf(stdout, "%s %s %s", or_unknown(jstr(ev, "time")),
+		    or_unknown(jstr(ev, "level")),
+		    or_unknown(jstr(ev, "message")));
+}
+
+/* Prints each string of an array member, one per line. */
+static void
+print_lines(json_t *res, const char *key)
+{
+	json_t	*v;
+	size_t	 i;
+
+	json_array_foreach(json_object_get(res, key), i, v) {
+		if (json_is_string(v))
+			outf(stdout, "%s", json_string_value(v));
+	}
+}
+
+/* ---- commands ---------------------------------------------------------- */
+
+enum { OPT_NONE, OPT_TAKEN, OPT_HELP };
+
+/* Options every command takes: --json (anywhere) and -h/--help. */
+static int
+common_option(struct ctl *ctl, const char *arg)
+{
+	if (strcmp(arg, "--json") == 0) {
+		ctl->json = true;
+		return OPT_TAKEN;
+	}
+	if (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0)
+		return OPT_HELP;
+	return OPT_NONE;
+}
+
+/*
+ * If argv[*i] is option name, as "name VALUE", "--name=VALUE" or "-nVALUE",
+ * stores the value and returns 1; 0 if it is another argument; -1 after a
+ * usage error.
+ */
+static int
+option_value(struct ctl *ctl, int argc, char **argv, int *i,
+    const char *name, const char **value)
+{
+	const char	*a = argv[*i];
+	size_t		 n = strlen(name);
+	bool		 lng = name[1] == '-';
+
+	if (strncmp(a, name, n) != 0)
+		return 0;
+	if (a[n] == '\0') {
+		if (*i + 1 >= argc) {
+			(void)usage_error(ctl, "%s%s%s needs a value",
+			    ctl->cmd ? ctl->cmd->name : "",
+			    ctl->cmd ? ": " : "", name);
+			return -1;
+		}
+		*value = argv[++*i];
+		return 1;
+	}
+	if (!lng || a[n] == '=') {
+		*value = a + n + lng;
+		return 1;
+	}
+	return 0;
+}
+
+/* Commands without arguments of their own: status, stop, version. */
+static int
+no_arguments(struct ctl *ctl, int argc, char **argv)
+{
+	int	 i;
+
+	for (i = 1; i < argc; i++) {
+		switch (common_option(ctl, argv[i])) {
+		case OPT_TAKEN:
+			continue;
+		case OPT_HELP:
+			usage(stdout);
+			return 0;
+		default:
+			return usage_error(ctl, "%s: unexpected argument '%s'",
+			    ctl->cmd->name, argv[i]);
+		}
+	}
+	return -1;
+}
+
+static int
+cmd_status(struct ctl *ctl, int argc, char **argv)
+{
+	json_t	*res;
+	int	 rc;
+
+	if ((rc = no_arguments(ctl, argc, argv)) >= 0)
+		return rc;
+	if (ctl_connect(ctl) != 0 || ctl_call(ctl, json_pack("{s:s}", "cmd",
+	    "status"), CTL_TIMEOUT_S, NULL, &res) != 0)
+		return 1;
+	if (ctl->json)
+		print_json(res, true);
+	else
+		print_status(res);
+	json_decref(res);
+	return 0;
+}
+
+/* start --wait: subscribe, start, show the progress, then the outcome. */
+static int
+start_wait(struct ctl *ctl, bool when_possible, long timeout_s)
+{
+	json_t		*req, *res, *tunnel;
+	json_int_t	 port;
+
+	req = json_pack("{s:s, s:[s, s]}", "cmd", "subscribe", "events",
+	    "state", "openvpn");
+	if (ctl_call(ctl, req, CTL_TIMEOUT_S, on_progress, &res) != 0)
+		return 1;
+	json_decref(res);
+	req = json_pack("{s:s, s:b, s:b, s:I}", "cmd", "start", "when_possible",
+	    when_possible, "wait", 1, "timeout_s", (json_int_t)timeout_s);
+	if (ctl_call(ctl, req, (int)timeout_s + CTL_WAIT_GRACE_S, on_progress,
+	    &res) != 0) {
+		if (interrupted)
+			ctl_err("stopped waiting; supportvpnd may still be "
+			    "starting the VPN ('%s stop' cancels it)", CTL_NAME);
+		return 1;
+	}
+	tunnel = json_object_get(res, "tunnel");
+	if (ctl->json)
+		print_json(res, true);
+	else if (json_is_object(tunnel) && jint(tunnel, "server_port", &port))
+		outf(stdout, "connected to %s:%" JSON_INTEGER_FORMAT " as %s",
+		    or_unknown(jstr(tunnel, "server_ip")), port,
+		    or_unknown(jstr(tunnel, "local_ip")));
+	else
+		print_state_line(res);
+	json_decref(res);
+	return 0;
+}
+
+static int
+cmd_start(struct ctl *ctl, int argc, char **argv)
+{
+	const char	*val;
+	json_t		*res;
+	bool		 when_possible = false, wait = false;
+	long		 timeout_s = -1;
+	int		 i, rc;
+
+	for (i = 1; i < argc; i++) {
+		if ((rc = common_option(ctl, argv[i])) == OPT_HELP) {
+			usage(stdout);
+			return 0;
+		} else if (rc == OPT_TAKEN)
+			continue;
+		if (strcmp(argv[i], "--when-possible") == 0)
+			when_possible = true;
+		else if (strcmp(argv[i], "--wait") == 0)
+			wait = true;
+		else if ((rc = option_value(ctl, argc, argv, &i, "--timeout",
+		    &val)) < 0)
+			return 2;
+		else if (rc == 0)
+			return usage_error(ctl, "start: unexpected argument "
+			    "'%s'", argv[i]);
+		else if (!parse_long(val, 1, CTL_START_TIMEOUT_MAX_S,
+		    &timeout_s))
+			return usage_error(ctl, "start: --timeout wants seconds "
+			    "from 1 to %d, not '%s'", CTL_START_TIMEOUT_MAX_S,
+			    val);
+	}
+	if (timeout_s > 0 && !wait)
+		return usage_error(ctl, "start: --timeout applies only with "
+		    "--wait");
+	if (ctl_connect(ctl) != 0)
+		return 1;
+	if (wait)
+		return start_wait(ctl, when_possible, timeout_s > 0 ?
+		    timeout_s : CTL_START_TIMEOUT_S);
+	if (ctl_call(ctl, json_pack("{s:s, s:b}", "cmd", "start",
+	    "when_possible", when_possible), CTL_TIMEOUT_S, NULL, &res) != 0)
+		return 1;
+	if (ctl->json)
+		print_json(res, true);
+	else
+		print_state_line(res);
+	json_decref(res);
+	return 0;
+}
+
+static int
+cmd_stop(struct ctl *ctl, int argc, char **argv)
+{
+	json_t	*res;
+	int	 rc;
+
+	if ((rc = no_arguments(ctl, argc, argv)) >= 0)
+		return rc;
+	if (ctl_connect(ctl) != 0 || ctl_call(ctl, json_pack("{s:s}", "cmd",
+	    "stop"), CTL_TIMEOUT_S, NULL, &res) != 0)
+		return 1;
+	if (ctl->json)
+		print_json(res, true);
+	else
+		print_state_line(res);
+	json_decref(res);
+	return 0;
+}
+
+static int
+cmd_log(struct ctl *ctl, int argc, char **argv)
+{
+	const char	*val;
+	json_t		*res;
+	json_int_t	 log_id, sub_id = 0;
+	bool		 follow = false;
+	long		 lines = CTL_LOG_LINES;
+	int		 i, rc;
+
+	for (i = 1; i < argc; i++) {
+		if ((rc = common_option(ctl, argv[i])) == OPT_HELP) {
+			usage(stdout);
+			return 0;
+		} else if (rc == OPT_TAKEN)
+			continue;
+		if (strcmp(argv[i], "-f") == 0 ||
+		    strcmp(argv[i], "--follow") == 0)
+			follow = true;
+		else if ((rc = option_value(ctl, argc, argv, &i, "-n",
+		    &val)) < 0)
+			return 2;
+		else if (rc == 0)
+			return usage_error(ctl, "log: unexpected argument '%s'",
+			    argv[i]);
+		else if (!parse_long(val, 1, CTL_LOG_LINES_MAX, &lines))
+			return usage_error(ctl, "log: -n wants a number of "
+			    "lines from 1 to %d, not '%s'", CTL_LOG_LINES_MAX,
+			    val);
+	}
+	if (ctl_connect(ctl) != 0)
+		return 1;
+	/*
+	 * The daemon handles a connection's requests in order, so sending the
+	 * subscribe right behind the log request leaves no gap between the
+	 * lines the answer holds and the first event.
+	 */
+	if (ctl_send(ctl, json_pack("{s:s, s:I}", "cmd", "log", "lines",
+	    (json_int_t)lines), &log_id) != 0)
+		return 1;
+	if (follow && ctl_send(ctl, json_pack("{s:s, s:[s]}", "cmd",
+	    "subscribe", "events", "log"), &sub_id) != 0)
+		return 1;
+	if (ctl_await(ctl, log_id, ctl_deadline(ctl, CTL_TIMEOUT_S),
+	    on_log_event, &res) != 0)
+		return 1;
+	if (ctl->json)
+		print_json(res, !follow);
+	else
+		print_lines(res, "lines");
+	json_decref(res);
+	if (!follow)
+		return 0;
+	if (ctl_await(ctl, sub_id, ctl_deadline(ctl, CTL_TIMEOUT_S),
+	    on_log_event, &res) != 0)
+		return 1;
+	json_decref(res);
+	return ctl_follow(ctl, on_log_event);
+}
+
+static int
+cmd_watch(struct ctl *ctl, int argc, char **argv)
+{
+	json_t	*req, *events = NULL, *res;
+	bool	 operands = false;
+	int	 i, rc;
+
+	if ((req = json_pack("{s:s}", "cmd", "subscribe")) == NULL)
+		die_oom();
+	for (i = 1; i < argc; i++) {
+		if (!operands && strcmp(argv[i], "--") == 0) {
+			operands = true;
+			continue;
+		}
+		rc = operands ? OPT_NONE : common_option(ctl, argv[i]);
+		if (rc == OPT_TAKEN)
+			continue;
+		if (rc == OPT_HELP) {
+			json_decref(req);
+			usage(stdout);
+			return 0;
+		}
+		if (!operands && argv[i][0] == '-') {
+			json_decref(req);
+			return usage_error(ctl, "watch: unknown option '%s'",
+			    argv[i]);
+		}
+		if (events == NULL) {
+			events = json_array();
+			if (json_object_set_new(req, "events", events) != 0)
+				die_oom();
+		}
+		if (json_array_append_new(events, json_string(argv[i])) != 0)
+			die_oom();
+	}
+	if (ctl_connect(ctl) != 0) {
+		json_decref(req);
+		return 1;
+	}
+	if (ctl_call(ctl, req, CTL_TIMEOUT_S, on_watch_event, &res) != 0)
+		return 1;
+	json_decref(res);
+	return ctl_follow(ctl, on_watch_event);
+}
+
+static int
+cmd_version(struct ctl *ctl, int argc, char **argv)
+{
+	const char	*key;
+	struct line	 l = { 0 };
+	json_t		*res, *v;
+	int		 rc;
+
+	if ((rc = no_arguments(ctl, argc, argv)) >= 0)
+		return rc;
+	if (ctl_connect(ctl) != 0 || ctl_call(ctl, json_pack("{s:s}", "cmd",
+	    "version"), CTL_TIMEOUT_S, NULL, &res) != 0)
+		return 1;
+	if (ctl->json) {
+		print_json(res, true);
+		json_decref(res);
+		return 0;
+	}
+	outf(stdout, "%-14s%s", CTL_NAME, SUPPORTVPN_VERSION);
+	json_object_foreach(res, key, v) {
+		line_add(&l, "%-14s", key);
+		if (json_is_null(v))
+			line_add(&l, "unknown");
+		else
+			line_add_value(&l, v);
+		line_put(&l, stdout);
+	}
+	line_free(&l);
+	json_decref(res);
+	return 0;
+}
+
+static int
+cmd_openvpn(struct ctl *ctl, int argc, char **argv)
+{
+	struct line	 command = { 0 };
+	json_t		*res;
+	int		 i, rc;
+
+	/* --json is taken anywhere: no management command has such a word. */
+	for (i = 1; i < argc; i++) {
+		if ((rc = common_option(ctl, argv[i])) == OPT_TAKEN)
+			continue;
+		if (rc == OPT_HELP && command.len == 0) {
+			line_free(&command);
+			usage(stdout);
+			return 0;
+		}
+		line_add(&command, "%s%s", command.len ? " " : "", argv[i]);
+	}
+	if (command.len == 0) {
+		line_free(&command);
+		return usage_error(ctl, "openvpn: which management command? "
+		    "(e.g. '%s openvpn state')", CTL_NAME);
+	}
+	rc = ctl_connect(ctl);
+	if (rc == 0)
+		rc = ctl_call(ctl, json_pack("{s:s, s:s}", "cmd", "openvpn",
+		    "command", command.buf), CTL_TIMEOUT_S, NULL, &res);
+	line_free(&command);
+	if (rc != 0)
+		return 1;
+	if (ctl->json)
+		print_json(res, true);
+	else
+		print_lines(res, "lines");
+	json_decref(res);
+	return 0;
+}
+
+static const struct command commands[] = {
+	{ "status",	"",			cmd_status },
+	{ "start",	"[--when-possible] [--wait] [--timeout SECONDS]",
+				cmd_start },
+	{ "stop",	"",			cmd_stop },
+	{ "log",	"[-n N] [-f]",		cmd_log },
+	{ "watch",	"[EVENT...]",		cmd_watch },
+	{ "version",	"",			cmd_version },
+	{ "openvpn",	"COMMAND...",		cmd_openvpn },
+};
+
+/* ---- main -------------------------------------------------------------- */
+
+/*
+ * The global options; *next gets the index of the command. -1 to go on,
+ * else the exit status.
+ */
+static int
+global_options(struct ctl *ctl, int argc, char **argv, int *next,
+    const char **connect)
+{
+	const char	*val;
+	long		 secs;
+	int		 i, rc;
+
+	for (i = 1; i < argc && argv[i][0] == '-' && argv[i][1] != '\0';
+	    i++) {
+		if (strcmp(argv[i], "--") == 0) {
+			i++;
+			break;
+		}
+		if ((rc = common_option(ctl, argv[i])) == OPT_HELP) {
+			usage(stdout);
+			return 0;
+		} else if (rc == OPT_TAKEN)
+			continue;
+		if ((rc = option_value(ctl, argc, argv, &i, "--connect",
+		    connect)) < 0)
+			return 2;
+		else if (rc == 1)
+			continue;
+		if ((rc = option_value(ctl, argc, argv, &i, "--timeout",
+		    &val)) < 0)
+			return 2;
+		if (rc == 0)
+			return usage_error(ctl, "unknown option '%s'", argv[i]);
+		if (!parse_long(val, 1, CTL_TIMEOUT_MAX_S, &secs))
+			return usage_error(ctl, "--timeout wants seconds from 1 "
+			    "to %d, not '%s'", CTL_TIMEOUT_MAX_S, val);
+		ctl->timeout_s = (int)secs;
+	}
+	*next = i;
+	return -1;
+}
+
+/* Chooses the address: --connect, $SUPPORTVPNCTL_CONNECT, the default. */
+static int
+choose_address(struct ctl *ctl, const char *connect)
+{
+	const char	*from = "--connect", *why;
+	int		 n;
+
+	if (connect == NULL) {
+		connect = getenv(CTL_ENV_CONNECT);
+		from = "$" CTL_ENV_CONNECT;
+	}
+	if (connect == NULL || *connect == '\0')
+		n = snprintf(ctl->addr, sizeof(ctl->addr), "%s:%d",
+		    SUPPORTVPN_API_DEFAULT_HOST, SUPPORTVPN_API_DEFAULT_PORT);
+	else
+		n = snprintf(ctl->addr, sizeof(ctl->addr), "%s", connect);
+	if (n < 0 || (size_t)n >= sizeof(ctl->addr))
+		why = "too long";
+	else
+		why = parse_hostport(ctl->addr, ctl->host, sizeof(ctl->host),
+		    ctl->port, sizeof(ctl->port));
+	if (why == NULL)
+		return -1;
+	return usage_error(ctl, "bad address '%s' (%s): %s; use HOST:PORT or "
+	    "[IPv6]:PORT", connect, from, why);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct ctl		 ctl = { .conn.fd = -1, .next_id = 1 };
+	struct sigaction	 sa;
+	const char		*connect = NULL;
+	size_t			 i;
+	int			 next = argc, rc;
+
+	/* Progress and events must show up at once, even through a pipe. */
+	(void)setvbuf(stdout, NULL, _IOLBF, 0);
+	if ((rc = global_options(&ctl, argc, argv, &next, &connect)) >= 0)
+		return rc;
+	if (next >= argc)
+		return usage_error(&ctl, "no command given");
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (strcmp(argv[next], commands[i].name) == 0)
+			ctl.cmd = &commands[i];
+	if (ctl.cmd == NULL)
+		return usage_error(&ctl, "unknown command '%s'", argv[next]);
+	if ((rc = choose_address(&ctl, connect)) >= 0)
+		return rc;
+
+	/*
+	 * Ctrl-C ends a wait (poll gets EINTR) so watch and log -f exit 0;
+	 * SA_RESETHAND lets a second Ctrl-C kill us outright, whatever the
+	 * timing of the first.
+	 */
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_sigint;
+	sa.sa_flags = SA_RESETHAND;
+	(void)sigemptyset(&sa.sa_mask);
+	(void)sigaction(SIGINT, &sa, NULL);
+
+	rc = ctl.cmd->run(&ctl, argc - next, argv + next);
+	ctl_close(&ctl);
+	if (fflush(stdout) == EOF || ferror(stdout)) {
+		ctl_err("cannot write the output: %s", strerror(errno));
+		rc = 1;
+	}
+	return rc;
+}

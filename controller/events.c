@@ -1,0 +1,302 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Plugin events. libuv has no unix datagram handle, so the socket is ours
+ * and uv_poll tells when it is readable. SO_PASSCRED makes the kernel
+ * attach the sender's pid, which must be the openvpn we run.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <uv.h>
+
+#include "events.h"
+#include "log.h"
+#include "supportvpn_event.h"
+#include "util.h"
+
+struct events {
+	uv_loop_t	*loop;
+	char		*path;
+	events_fn	 fn;
+	events_sender_fn sender;
+	void		*arg;
+	int		 fd;
+	uv_poll_t	 poll;
+	bool		 polling;
+	uint64_t	 dropped;
+};
+
+static const char *const known_types[] = {
+	SVPN_EV_TLS_VERIFY, SVPN_EV_TLS_FINAL, SVPN_EV_IPCHANGE, SVPN_EV_UP,
+	SVPN_EV_ROUTE_UP, SVPN_EV_ROUTE_PREDOWN, SVPN_EV_DOWN,
+};
+
+static const char *const string_fields[] = {
+	SVPN_EV_RESULT, SVPN_EV_RULE, SVPN_EV_REASON, SVPN_EV_CN,
+	SVPN_EV_SHA256, SVPN_EV_SERVER_IP, SVPN_EV_DEV, SVPN_EV_LOCAL_IP,
+	SVPN_EV_LOCAL_IP6, SVPN_EV_NETMASK, SVPN_EV_SIGNAL,
+};
+
+static const char *const int_fields[] = {
+	SVPN_EV_PID, SVPN_EV_DEPTH, SVPN_EV_SERVER_PORT,
+};
+
+static bool
+in_list(const char *key, const char *const *list, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(key, list[i]) == 0)
+			return true;
+	return false;
+}
+
+#define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
+
+int
+events_decode(const char *buf, size_t len, json_t **out, char *why,
+    size_t whylen)
+{
+	json_error_t jerr;
+	json_t *ev, *v;
+	const char *key, *type;
+
+	*out = NULL;
+	if (len == 0 || len > SVPN_EVENT_MAX) {
+		snprintf(why, whylen, "size %zu outside 1..%d", len,
+		    SVPN_EVENT_MAX);
+		return -1;
+	}
+	if ((ev = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr)) ==
+	    NULL) {
+		snprintf(why, whylen, "not JSON: %s", jerr.text);
+		return -1;
+	}
+	if (!json_is_object(ev)) {
+		snprintf(why, whylen, "not a JSON object");
+		goto bad;
+	}
+	v = json_object_get(ev, SVPN_EV_VERSION);
+	if (!json_is_integer(v) || json_integer_value(v) != SVPN_EVENT_VERSION) {
+		snprintf(why, whylen, "unknown version");
+		goto bad;
+	}
+	v = json_object_get(ev, SVPN_EV_TYPE);
+	if (!json_is_string(v) || !in_list(type = json_string_value(v),
+	    known_types, NELEM(known_types))) {
+		snprintf(why, whylen, "unknown type");
+		goto bad;
+	}
+	json_object_foreach(ev, key, v) {
+		if (strcmp(key, SVPN_EV_VERSION) == 0 ||
+		    strcmp(key, SVPN_EV_TYPE) == 0)
+			continue;
+		if (in_list(key, string_fields, NELEM(string_fields))) {
+			if (!json_is_string(v) ||
+			    strlen(json_string_value(v)) != json_string_length(v)) {
+				snprintf(why, whylen, "'%.32s' is not a string",
+				    key);
+				goto bad;
+			}
+		} else if (in_list(key, int_fields, NELEM(int_fields))) {
+			if (!json_is_integer(v) || json_integer_value(v) < 0 ||
+			    json_integer_value(v) > 0x7fffffff) {
+				snprintf(why, whylen, "'%.32s' is not a "
+				    "number", key);
+				goto bad;
+			}
+		} else {
+			snprintf(why, whylen, "unknown field '%.32s'", key);
+			goto bad;
+		}
+	}
+	if (strcmp(type, SVPN_EV_TLS_VERIFY) == 0) {
+		v = json_object_get(ev, SVPN_EV_RESULT);
+		if (v == NULL || (strcmp(json_string_value(v),
+		    SVPN_RESULT_ACCEPTED) != 0 && strcmp(json_string_value(v),
+		    SVPN_RESULT_REFUSED) != 0) ||
+		    !json_is_integer(json_object_get(ev, SVPN_EV_DEPTH))) {
+			snprintf(why, whylen, "tls_verify without a valid "
+			    "result and depth");
+			goto bad;
+		}
+	}
+	*out = ev;
+	return 0;
+bad:
+	json_decref(ev);
+	return -1;
+}
+
+struct events *
+events_new(uv_loop_t *loop, const char *path, events_fn fn,
+    events_sender_fn sender, void *arg)
+{
+	struct events *e;
+
+	if ((e = calloc(1, sizeof(*e))) == NULL)
+		return NULL;
+	if ((e->path = strdup(path)) == NULL) {
+		free(e);
+		return NULL;
+	}
+	e->loop = loop;
+	e->fn = fn;
+	e->sender = sender;
+	e->arg = arg;
+	e->fd = -1;
+	return e;
+}
+
+static pid_t
+sender_pid(struct msghdr *mh)
+{
+	struct cmsghdr *c;
+	struct ucred cred;
+
+	for (c = CMSG_FIRSTHDR(mh); c != NULL; c = CMSG_NXTHDR(mh, c))
+		if (c->cmsg_level == SOL_SOCKET &&
+		    c->cmsg_type == SCM_CREDENTIALS) {
+			memcpy(&cred, CMSG_DATA(c), sizeof(cred));
+			return cred.pid;
+		}
+	return 0;
+}
+
+static void
+handle_datagram(struct events *e, const char *buf, size_t len, pid_t pid)
+{
+	char why[128];
+	pid_t want = e->sender(e->arg);
+	json_t *ev;
+
+	if (pid == 0 || pid != want) {
+		log_warnx("events: dropped a datagram from pid %d, which is not "
+		    "our openvpn (%d)", (int)pid, (int)want);
+		return;
+	}
+	if (events_decode(buf, len, &ev, why, sizeof(why)) < 0) {
+		log_warnx("events: dropped a malformed event from openvpn: %s",
+		    why);
+		return;
+	}
+	e->fn(ev, pid, e->arg);
+	json_decref(ev);
+}
+
+static void
+on_readable(uv_poll_t *h, int status, int events)
+{
+	struct events *e = h->data;
+	char buf[SVPN_EVENT_MAX + 1];
+	union {
+		struct cmsghdr	align;
+		char		buf[CMSG_SPACE(sizeof(struct ucred))];
+	} cbuf;
+	int i;
+
+	if (status < 0) {
+		log_warnx("events: poll: %s", uv_strerror(status));
+		return;
+	}
+	/* A bounded batch per wake-up keeps the loop fair. */
+	for (i = 0; i < 64; i++) {
+		struct iovec iov = { buf, sizeof(buf) };
+		struct msghdr mh;
+		ssize_t n;
+
+		memset(&mh, 0, sizeof(mh));
+		mh.msg_iov = &iov;
+		mh.msg_iovlen = 1;
+		mh.msg_control = cbuf.buf;
+		mh.msg_controllen = sizeof(cbuf.buf);
+		n = recvmsg(e->fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+		if (n < 0) {
+			if (errno != EAGAIN && errno != EINTR)
+				log_warn("events: recvmsg");
+			return;
+		}
+		if (mh.msg_flags & MSG_TRUNC) {
+			log_warnx("events: dropped an oversized datagram");
+			continue;
+		}
+		handle_datagram(e, buf, (size_t)n, sender_pid(&mh));
+	}
+}
+
+int
+events_listen(struct events *e)
+{
+	struct sockaddr_un sa;
+	int one = 1, rc;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sun_family = AF_UNIX;
+	if (strlen(e->path) >= sizeof(sa.sun_path))
+		return -ENAMETOOLONG;
+	memcpy(sa.sun_path, e->path, strlen(e->path) + 1);
+	(void)unlink(e->path);	/* a stale socket from an earlier run */
+	e->fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (e->fd < 0 ||
+	    setsockopt(e->fd, SOL_SOCKET, SO_PASSCRED, &one, sizeof(one)) < 0 ||
+	    bind(e->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    /*
+	     * openvpn may have dropped to an unprivileged user when the plugin
+	     * reconnects; the sender's pid is checked on every datagram.
+	     */
+	    chmod(e->path, 0666) < 0) {
+		rc = -errno;
+		log_error("events: cannot listen on %s: %s", e->path,
+		    strerror(errno));
+		if (e->fd >= 0)
+			close(e->fd);
+		e->fd = -1;
+		return rc;
+	}
+	if ((rc = uv_poll_init(e->loop, &e->poll, e->fd)) < 0) {
+		close(e->fd);
+		e->fd = -1;
+		return rc;
+	}
+	e->poll.data = e;
+	e->polling = true;
+	uv_poll_start(&e->poll, UV_READABLE, on_readable);
+	log_info("events: listening for plugin events on %s", e->path);
+	return 0;
+}
+
+static void
+on_poll_closed(uv_handle_t *h)
+{
+	struct events *e = h->data;
+
+	close(e->fd);
+	free(e->path);
+	free(e);
+}
+
+void
+events_free(struct events *e)
+{
+	if (e == NULL)
+		return;
+	if (e->fd >= 0)
+		(void)unlink(e->path);
+	if (e->polling) {
+		uv_close((uv_handle_t *)&e->poll, on_poll_closed);
+		return;
+	}
+	if (e->fd >= 0)
+		close(e->fd);
+	free(e->path);
+	free(e);
+}

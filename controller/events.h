@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The plugin-event receiver: a unix datagram socket (run_dir/events.sock)
+ * on the loop. Each datagram is checked (sender, size, JSON shape per
+ * include/supportvpn_event.h) before it reaches the owner; anything forged
+ * or malformed is logged and dropped.
+ */
+#ifndef SUPPORTVPN_EVENTS_H
+#define SUPPORTVPN_EVENTS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include <jansson.h>
+#include <uv.h>
+
+struct events;
+
+/*
+ * A validated event (borrowed, valid during the call). sender is the pid
+ * the kernel vouches for.
+ */
+typedef void (*events_fn)(json_t *ev, pid_t sender, void *arg);
+/* Which pid may send: the current openvpn (0 = nobody yet). */
+typedef pid_t (*events_sender_fn)(void *arg);
+
+/* path is borrowed. NULL + errno. */
+struct events *events_new(uv_loop_t *loop, const char *path, events_fn fn,
+    events_sender_fn sender, void *arg);
+/* Binds the socket (replacing a stale one). 0 or -errno (logged). */
+int	events_listen(struct events *e);
+/* Closes and unlinks. NULL-safe. */
+void	events_free(struct events *e);
+
+/*
+ * Checks one datagram: JSON object, "v" matches, "type" known, field
+ * types right. 0 with *out (new reference), or -1 with why filled.
+ */
+int	events_decode(const char *buf, size_t len, json_t **out, char *why,
+	    size_t whylen);
+
+#endif
