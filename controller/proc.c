@@ -205,7 +205,8 @@ on_out_line(const char *line, void *arg)
 		return;
 	log_info("openvpn: %s", line);
 	util_copy_printable(p->last_line, sizeof(p->last_line), line);
-	if (looks_like_error(line) &&
+	/* openvpn's "Note:" lines mention failures that are not errors. */
+	if (looks_like_error(line) && strncmp(line, "Note:", 5) != 0 &&
 	    strncmp(line, "Use --help", 10) != 0 &&
 	    strcmp(line, "Options error: Please correct these errors.") != 0)
 		util_copy_printable(p->last_error, sizeof(p->last_error), line);
@@ -262,6 +263,9 @@ describe_exit(struct proc *p, char *why, size_t len)
 	const char *words = p->last_error[0] != '\0' ? p->last_error :
 	    p->last_line;
 
+	/* A kill says nothing about openvpn's last line. */
+	if (p->term_signal != 0)
+		words = p->last_error;
 	if (p->term_signal != 0)
 		snprintf(why, len, "openvpn was killed by signal %d (%s)%s%s",
 		    p->term_signal, strsignal(p->term_signal),
@@ -303,7 +307,8 @@ report_exit(struct proc *p)
 		    ? (unsigned)p->cfg->restart_max_ms : p->backoff_ms * 2;
 	}
 	if (p->cb.on_exited != NULL && !p->freeing)
-		p->cb.on_exited(why, restart_ms, p->arg);
+		p->cb.on_exited(p->pid, p->exit_status, p->term_signal, why,
+		    restart_ms, p->arg);
 	if (p->stopping && p->stop_done != NULL) {
 		void (*done)(void *) = p->stop_done;
 

@@ -19,11 +19,13 @@ struct proc_callbacks {
 	/* openvpn was spawned with this pid. */
 	void	(*on_started)(int pid, void *arg);
 	/*
-	 * openvpn ended (its output is drained). why is a sentence (exit
-	 * status or signal and its last error line), borrowed. restart_ms
-	 * is when it will be spawned again, or -1 when it will not.
+	 * openvpn (pid) ended and its output is drained: exit_status, or the
+	 * signal that killed it (0 if none). why is a sentence (status or
+	 * signal and its last error line), borrowed. restart_ms is when it
+	 * will be spawned again, or -1 when it will not.
 	 */
-	void	(*on_exited)(const char *why, int64_t restart_ms, void *arg);
+	void	(*on_exited)(int pid, int64_t exit_status, int term_signal,
+		    const char *why, int64_t restart_ms, void *arg);
 	/* One line of openvpn's output, borrowed; may be NULL. */
 	void	(*on_line)(const char *line, void *arg);
 };

@@ -774,9 +774,11 @@ on_proc_started(int pid, void *arg)
 }
 
 static void
-on_proc_exited(const char *why, int64_t restart_ms, void *arg)
+on_proc_exited(int pid, int64_t exit_status, int term_signal, const char *why,
+    int64_t restart_ms, void *arg)
 {
 	struct vpn *v = arg;
+	json_t *ev;
 
 	v->ovpn_running = false;
 	v->ovpn_pid = 0;
@@ -787,8 +789,14 @@ on_proc_exited(const char *why, int64_t restart_ms, void *arg)
 	clear_tunnel(v);
 	mgmt_disconnect(v->mgmt);
 	snprintf(v->exit_why, sizeof(v->exit_why), "%s", why);
-	emit(v, "openvpn", json_pack("{s:s, s:b, s:s}", "kind", "process",
-	    "running", 0, "why", why));
+	ev = json_pack("{s:s, s:b, s:i, s:s}", "kind", "process", "running", 0,
+	    "pid", pid, "why", why);
+	if (ev != NULL && term_signal != 0)
+		json_object_set_new(ev, "signal", json_integer(term_signal));
+	else if (ev != NULL)
+		json_object_set_new(ev, "exit_status",
+		    json_integer((json_int_t)exit_status));
+	emit(v, "openvpn", ev);
 	if (v->shutting_down)
 		return;
 	log_warnx("vpn: %s", why);
