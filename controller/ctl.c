@@ -1006,6 +1006,8 @@ describe_openvpn(struct line *l, json_t *ev)
 		}
 	} else if (strcmp(kind, "fatal") == 0)
 		line_add(l, "fatal: %s", or_unknown(jstr(ev, "text")));
+	else if (strcmp(kind, "log") == 0)
+		line_add(l, "log: %s", or_unknown(jstr(ev, "text")));
 	else {
 		line_add(l, "%s", kind);
 		line_add_fields(l, ev, skip);
@@ -1026,6 +1028,10 @@ on_progress(struct ctl *ctl, json_t *ev, const char *raw)
 		if ((detail = jstr(ev, "detail")) != NULL && *detail)
 			line_add(&l, " — %s", detail);
 	} else if (strcmp(name, "openvpn") == 0) {
+		/* openvpn's own log lines are for "log -f", not progress. */
+		if ((detail = jstr(ev, "kind")) != NULL &&
+		    strcmp(detail, "log") == 0)
+			return;
 		line_add(&l, "  openvpn: ");
 		describe_openvpn(&l, ev);
 	} else
