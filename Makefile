@@ -175,7 +175,8 @@ uninstall:
 
 asan:
 	$(MAKE) BUILD=build-asan CFLAGS='-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all' \
-		LDFLAGS='-fsanitize=address,undefined' CPPFLAGS= WERROR=1 all $(UNIT_BINS:$(BUILD)/%=build-asan/%)
+		LDFLAGS='-fsanitize=address,undefined' CPPFLAGS= WERROR=1 all \
+		$(UNIT_BINS:$(BUILD)/%=build-asan/%) $(HELPER_BINS:$(BUILD)/%=build-asan/%)
 	@set -e; for t in $(UNIT_BINS:$(BUILD)/%=build-asan/%); do echo "== $$t"; (cd tests/unit && ../../$$t); done
 	SUPPORTVPN_BUILD=build-asan $(PYTEST) -p no:cacheprovider -v tests/system
 

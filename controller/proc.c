@@ -208,6 +208,7 @@ on_out_line(const char *line, void *arg)
 	/* openvpn's "Note:" lines mention failures that are not errors. */
 	if (looks_like_error(line) && strncmp(line, "Note:", 5) != 0 &&
 	    strncmp(line, "Use --help", 10) != 0 &&
+	    strcmp(line, "Exiting due to fatal error") != 0 &&
 	    strcmp(line, "Options error: Please correct these errors.") != 0)
 		util_copy_printable(p->last_error, sizeof(p->last_error), line);
 	if (p->cb.on_line != NULL)
@@ -421,6 +422,7 @@ proc_start(struct proc *p)
 		p->exit_status = 127;
 		p->term_signal = 0;
 		p->exited = true;
+		p->started_at = uv_now(p->loop);	/* so backoff grows */
 		goto out;
 	}
 	p->open_handles++;
@@ -449,6 +451,17 @@ on_kill_timeout(uv_timer_t *t)
 	(void)uv_process_kill(&p->process, SIGKILL); /* exit_cb follows */
 }
 
+static void
+on_stopped_idle(uv_timer_t *t)
+{
+	struct proc *p = t->data;
+	void (*done)(void *) = p->stop_done;
+
+	p->stop_done = NULL;
+	if (done != NULL)
+		done(p->stop_arg);
+}
+
 void
 proc_stop(struct proc *p, void (*done)(void *arg), void *arg)
 {
@@ -457,9 +470,8 @@ proc_stop(struct proc *p, void (*done)(void *arg), void *arg)
 	p->stop_done = done;
 	p->stop_arg = arg;
 	if (!p->running && !p->exited && !p->out[0].open && !p->out[1].open) {
-		p->stop_done = NULL;
-		if (done != NULL)
-			done(arg);
+		/* Never call done from inside proc_stop. */
+		uv_timer_start(&p->restart_timer, on_stopped_idle, 0, 0);
 		return;
 	}
 	if (p->running) {

@@ -80,6 +80,7 @@ struct vpn {
 	char			 ovpn_detail[128];
 	char			 ovpn_version[64];
 	char			 exit_why[1200];
+	char			 fatal[512];	/* >FATAL: of this openvpn */
 
 	char			 tun_ip[64];
 	char			 remote_ip[64];
@@ -627,6 +628,7 @@ on_mgmt_msg(const struct mgmt_msg *msg, void *arg)
 		break;
 	case MGMT_MSG_FATAL:
 		log_warnx("vpn: openvpn reports a fatal error: %s", msg->u.text);
+		util_copy_printable(v->fatal, sizeof(v->fatal), msg->u.text);
 		emit(v, "openvpn", json_pack("{s:s, s:s}", "kind", "fatal",
 		    "text", msg->u.text));
 		break;
@@ -683,17 +685,26 @@ on_state_answer(int status, const struct mgmt_msg *resp, void *arg)
 	const char *l, *c;
 	size_t n;
 
-	if (status != 0 || !resp->u.response.ok || resp->u.response.nlines == 0)
+	if (status != 0)
 		return;
 	/* "time,NAME,...": the current state when we connected. */
-	l = resp->u.response.lines[resp->u.response.nlines - 1];
-	if ((c = strchr(l, ',')) == NULL || v->ovpn_state[0] != '\0')
-		return;
-	n = strcspn(c + 1, ",");
-	if (n >= sizeof(v->ovpn_state))
-		n = sizeof(v->ovpn_state) - 1;
-	memcpy(v->ovpn_state, c + 1, n);
-	v->ovpn_state[n] = '\0';
+	if (resp->u.response.ok && resp->u.response.nlines > 0) {
+		l = resp->u.response.lines[resp->u.response.nlines - 1];
+		if ((c = strchr(l, ',')) != NULL) {
+			n = strcspn(c + 1, ",");
+			if (n >= sizeof(v->ovpn_state))
+				n = sizeof(v->ovpn_state) - 1;
+			memcpy(v->ovpn_state, c + 1, n);
+			v->ovpn_state[n] = '\0';
+		}
+	}
+	/*
+	 * The last setup answer: any >HOLD sent with the greeting has been
+	 * handled by now. A stop that came while the link was down is
+	 * finished only if openvpn is not already back in its hold.
+	 */
+	if (v->state == VPN_STOPPING && !v->stop_requested && !v->held)
+		begin_stop(v, "stopping: returning openvpn to its hold");
 }
 
 static void
@@ -734,12 +745,6 @@ on_mgmt_up(void *arg)
 	    on_state_answer, v)) < 0)
 		log_warnx("vpn: cannot set up the management link: %s",
 		    strerror(-rc));
-	if (v->state == VPN_STOPPING && !v->stop_requested) {
-		/* A stop came while the link was down: finish it now. */
-		v->stop_requested = true;
-		(void)mgmt_send(v->mgmt, "signal SIGUSR1", MGMT_EXPECT_LINE,
-		    NULL, NULL);	/* the >HOLD that follows is the answer */
-	}
 }
 
 static void
@@ -754,6 +759,12 @@ on_mgmt_down(const char *why, void *arg)
 	v->held = false;
 	v->release_pending = false;
 	uv_timer_stop(&v->release_timer);
+	/* --management-signal: openvpn drops the tunnel and restarts. */
+	if (v->ovpn_running && !v->shutting_down && v->state == VPN_CONNECTED) {
+		clear_tunnel(v);
+		set_state(v, VPN_RECONNECTING, "lost openvpn's management link "
+		    "(%s); openvpn restarts the connection", why);
+	}
 }
 
 /* ---- openvpn process -------------------------------------------------- */
@@ -767,6 +778,7 @@ on_proc_started(int pid, void *arg)
 	v->ovpn_pid = pid;
 	v->held = false;
 	v->seen_hold = false;
+	v->fatal[0] = '\0';
 	v->ovpn_state[0] = v->ovpn_detail[0] = '\0';
 	emit(v, "openvpn", json_pack("{s:s, s:b, s:i}", "kind", "process",
 	    "running", 1, "pid", pid));
@@ -799,12 +811,21 @@ on_proc_exited(int pid, int64_t exit_status, int term_signal, const char *why,
 	emit(v, "openvpn", ev);
 	if (v->shutting_down)
 		return;
-	log_warnx("vpn: %s", why);
+	/* openvpn's >FATAL: says more than its exit status. */
+	if (v->fatal[0] != '\0' && term_signal != 0)
+		snprintf(v->exit_why, sizeof(v->exit_why), "openvpn was killed "
+		    "by signal %d after a fatal error: %s", term_signal,
+		    v->fatal);
+	else if (v->fatal[0] != '\0')
+		snprintf(v->exit_why, sizeof(v->exit_why), "openvpn exited with "
+		    "status %lld after a fatal error: %s",
+		    (long long)exit_status, v->fatal);
+	log_warnx("vpn: %s", v->exit_why);
 	if (restart_ms >= 0)
-		set_state(v, VPN_FAILED, "%s; restarting it in %.1f s", why,
-		    (double)restart_ms / 1000.0);
+		set_state(v, VPN_FAILED, "%s; restarting it in %.1f s",
+		    v->exit_why, (double)restart_ms / 1000.0);
 	else
-		set_state(v, VPN_FAILED, "%s", why);
+		set_state(v, VPN_FAILED, "%s", v->exit_why);
 }
 
 /* ---- the plugin and openvpn's own certificate checks ------------------- */
