@@ -122,7 +122,7 @@ headers: $(BUILD)/.flags
 	@mkdir -p $(BUILD)/headers
 	@for h in include/*.h controller/*.h; do \
 		echo "#include \"$$(basename $$h)\"" > $(BUILD)/headers/t.c; \
-		$(CC) $(ALL_CFLAGS) -Werror -fsyntax-only $(BUILD)/headers/t.c || { echo "headers: $$h does not compile alone" >&2; exit 1; }; \
+		$(CC) $(filter-out -MMD -MP,$(ALL_CFLAGS)) -Werror -fsyntax-only $(BUILD)/headers/t.c || { echo "headers: $$h does not compile alone" >&2; exit 1; }; \
 	done; echo "headers: every header compiles alone"
 
 unit: $(UNIT_BINS) $(HELPER_BINS)

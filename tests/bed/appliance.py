@@ -1,0 +1,290 @@
+# SPDX-License-Identifier: MIT
+"""The appliance: supportvpnd (which runs the client openvpn) inside a member
+namespace of a Bed, with its own configuration, state and run directories.
+"""
+
+import json
+import os
+import signal
+import subprocess
+
+from . import netns as nx
+from .api import ApiClient, ApiError
+from .core import HUB_IP, OPENVPN, BedError, tail, wait_until
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))))
+
+
+def build_dir():
+    """$SUPPORTVPN_BUILD (relative to the repo root) or build/."""
+    b = os.environ.get("SUPPORTVPN_BUILD", "build")
+    return b if os.path.isabs(b) else os.path.join(REPO, b)
+
+
+def supportvpnd_path():
+    return os.path.join(build_dir(), "supportvpnd")
+
+
+def supportvpnctl_path():
+    return os.path.join(build_dir(), "supportvpnctl")
+
+
+def plugin_path():
+    return os.path.join(build_dir(), "openvpn-plugin-supportvpn.so")
+
+
+def client_config(pki, name="appliance-0001", remote=HUB_IP, port=1194,
+                  proto="udp", ca="ca", server_name="hub1.support.example",
+                  extra=()):
+    """The connection-only openvpn client config (no management, daemon,
+    log, writepid or plugin options: supportvpnd adds those)."""
+    lines = [
+        "client",
+        "dev tun",
+        f"remote {remote} {port} {proto}",
+        "nobind",
+        f"ca {pki.crt(ca)}",
+        f"cert {pki.crt(name)}",
+        f"key {pki.key(name)}",
+        f"tls-crypt {pki.tls_crypt}",
+        "remote-cert-tls server",
+        f"verify-x509-name {server_name} name",
+        "connect-retry 1 1",
+        "server-poll-timeout 3",
+        "persist-key",
+        "verb 3",
+    ] + list(extra)
+    return "\n".join(lines) + "\n"
+
+
+class Appliance:
+    """supportvpnd in <prefix>-<role>.
+
+    Files live in <bed.dir>/<tag>/: supportvpnd.json, client.ovpn, state/,
+    run/, supportvpnd.log, supportvpnd.out (stdout+stderr). `client_text`
+    replaces the generated client config; `config_extra` is merged into the
+    supportvpnd config (dicts merge, other values replace).
+    """
+
+    _count = 0
+
+    def __init__(self, bed, role="dev", name="appliance-0001", tag=None,
+                 api_port=7515, client_text=None, client_extra=(),
+                 config_extra=None, remote=HUB_IP):
+        Appliance._count += 1
+        self.bed, self.role, self.name = bed, role, name
+        self.ns = bed.ns(role)
+        self.tag = tag or f"{role}-{Appliance._count}"
+        self.dir = os.path.join(bed.dir, self.tag)
+        self.state_dir = os.path.join(self.dir, "state")
+        self.run_dir = os.path.join(self.dir, "run")
+        self.config_path = os.path.join(self.dir, "supportvpnd.json")
+        self.client_path = os.path.join(self.dir, "client.ovpn")
+        self.log_path = os.path.join(self.dir, "supportvpnd.log")
+        self.out_path = os.path.join(self.dir, "supportvpnd.out")
+        self.api_port = api_port
+        self.proc = None
+        self.starts = 0
+        self.sigterm_exits = []    # exit status after each SIGTERM stop
+        if os.path.exists(self.dir):
+            raise BedError(f"appliance directory {self.dir} already in use")
+        os.makedirs(self.state_dir)
+        os.makedirs(self.run_dir)
+        self.config = {
+            "api": {"listen": f"127.0.0.1:{api_port}"},
+            "state_dir": self.state_dir,
+            "run_dir": self.run_dir,
+            "log_file": self.log_path,
+            "log_level": "debug",
+            "openvpn": {"binary": OPENVPN, "config": self.client_path,
+                        "plugin": ""},
+        }
+        _merge(self.config, config_extra or {})
+        self.write_config()
+        self.write_client(client_text if client_text is not None else
+                          client_config(bed.pki, name, remote=remote,
+                                        extra=client_extra))
+        bed.extra_logs[f"{self.tag}/supportvpnd.log"] = self.log_path
+        bed.extra_logs[f"{self.tag}/supportvpnd.out"] = self.out_path
+        bed.track(self)
+
+    # -- files ---------------------------------------------------------------
+    def write_config(self):
+        with open(self.config_path, "w") as f:
+            json.dump(self.config, f, indent=2)
+
+    def write_client(self, text):
+        with open(self.client_path, "w") as f:
+            f.write(text)
+
+    @property
+    def settings_path(self):
+        return os.path.join(self.state_dir, "settings.json")
+
+    @property
+    def mgmt_path(self):
+        """The operators' pass-through socket."""
+        return os.path.join(self.run_dir, "management.sock")
+
+    @property
+    def openvpn_sock(self):
+        """openvpn's own management socket (supportvpnd is its client)."""
+        return os.path.join(self.run_dir, "openvpn.sock")
+
+    def settings(self):
+        with open(self.settings_path) as f:
+            return json.load(f)
+
+    def log_text(self):
+        try:
+            with open(self.log_path, errors="replace") as f:
+                return f.read()
+        except FileNotFoundError:
+            return ""
+
+    def sanitizer_reports(self):
+        """ASan/UBSan/LSan reports in supportvpnd's output."""
+        text = self.output_text()
+        return [ln for ln in text.splitlines()
+                if "Sanitizer" in ln and ("ERROR" in ln or "WARNING" in ln)
+                or ": runtime error: " in ln]
+
+    def output_text(self):
+        try:
+            with open(self.out_path, errors="replace") as f:
+                return f.read()
+        except FileNotFoundError:
+            return ""
+
+    # -- the daemon ------------------------------------------------------------
+    def start(self, wait_ready=True, timeout=15, args=()):
+        """Starts supportvpnd; with wait_ready, returns once the API answers
+        status."""
+        binary = supportvpnd_path()
+        if not os.access(binary, os.X_OK):
+            raise BedError(f"{binary} is missing: run make first")
+        if self.proc and self.proc.alive():
+            raise BedError("supportvpnd already running")
+        self.starts += 1
+        self.proc = self.bed.spawn(
+            f"{self.tag}-supportvpnd-{self.starts}", self.role,
+            [binary, "--config", self.config_path] + list(args),
+            log=self.out_path)
+        with open(self.out_path, "a") as f:
+            f.write(f"==== test: started supportvpnd pid {self.proc.pid} "
+                    f"(start #{self.starts}) ====\n")
+        if wait_ready:
+            self.wait_ready(timeout)
+        return self.proc
+
+    def wait_ready(self, timeout=15):
+        def ready():
+            if not self.proc.alive():
+                raise BedError(f"supportvpnd exited with "
+                               f"{self.proc.returncode}:\n{tail(self.out_path)}")
+            try:
+                with self.api(timeout=2) as c:
+                    return c.status(timeout=2)
+            except (OSError, ApiError):
+                return None
+        return wait_until(ready, timeout, interval=0.05,
+                          desc="supportvpnd's API to answer status")
+
+    def run_to_exit(self, timeout=15, args=()):
+        """Runs supportvpnd expecting it to exit by itself (e.g. a refused
+        config); returns (exit status, stdout+stderr)."""
+        self.start(wait_ready=False, args=args)
+        rc = self.proc.wait(timeout)
+        if rc is None:
+            self.proc.stop()
+            raise BedError(f"supportvpnd did not exit within {timeout}s")
+        return rc, self.output_text()
+
+    def stop(self, timeout=10, sig=signal.SIGTERM):
+        """Sends sig (SIGTERM) and waits; returns the exit status, or None if
+        it had to be SIGKILLed after `timeout`."""
+        if not self.proc or not self.proc.alive():
+            return self.proc.returncode if self.proc else None
+        self.proc.send_signal(sig)
+        rc = self.proc.wait(timeout)
+        if rc is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(5)
+        if sig == signal.SIGTERM:
+            self.sigterm_exits.append(rc)
+        return rc
+
+    def kill(self):
+        """SIGKILL: a crash, as far as openvpn can tell."""
+        self.proc.send_signal(signal.SIGKILL)
+        return self.proc.wait(5)
+
+    def restart(self, sig=signal.SIGTERM):
+        self.stop(sig=sig)
+        return self.start()
+
+    def close(self):
+        """Bed cleanup hook: stop the daemon (the bed then kills anything
+        left in the namespace)."""
+        if self.proc and self.proc.alive():
+            self.stop(timeout=5)
+
+    # -- talking to it -----------------------------------------------------------
+    def api(self, timeout=10.0, name=None):
+        return ApiClient.connect(self.ns, "127.0.0.1", self.api_port, timeout,
+                                 name=name or f"api({self.tag})")
+
+    def request(self, cmd, timeout=10.0, **args):
+        """One request on a fresh connection; the whole answer dict."""
+        with self.api(timeout=timeout) as c:
+            return c.request(cmd, timeout=timeout, **args)
+
+    def call(self, cmd, timeout=10.0, **args):
+        with self.api(timeout=timeout) as c:
+            return c.call(cmd, timeout=timeout, **args)
+
+    def status(self, timeout=10.0):
+        return self.call("status", timeout=timeout)
+
+    def wait_status(self, pred, timeout=15, desc="status"):
+        """Polls status until pred(status) holds; returns that status."""
+        last = {}
+
+        def check():
+            last["s"] = self.status()
+            return last["s"] if pred(last["s"]) else None
+        try:
+            return wait_until(check, timeout, interval=0.1, desc=desc)
+        except BedError as e:
+            raise BedError(f"{e}; last status: {json.dumps(last.get('s'))}")
+
+    def wait_vpn(self, vpn, timeout=15):
+        return self.wait_status(lambda s: s.get("vpn") == vpn, timeout,
+                                desc=f"vpn == {vpn!r}")
+
+    def ctl(self, *args, timeout=60, role=None):
+        """build/supportvpnctl ARGS inside the appliance namespace (or
+        <prefix>-<role>)."""
+        argv = [nx.IP, "netns", "exec", self.bed.ns(role or self.role),
+                supportvpnctl_path()] + list(args)
+        return subprocess.run(argv, capture_output=True, text=True,
+                              timeout=timeout)
+
+    # -- observations ------------------------------------------------------------
+    def openvpn_pids(self):
+        """openvpn processes in the appliance's namespace."""
+        return self.bed.pids(self.role, comm="openvpn")
+
+    def tunnel_addrs(self):
+        """The appliance's addresses in the tunnel pool (empty = no tun)."""
+        return [a.split("/")[0] for _, a in nx.addresses(self.ns)
+                if a.startswith("203.0.113.")]
+
+
+def _merge(dst, src):
+    for k, v in src.items():
+        if isinstance(v, dict) and isinstance(dst.get(k), dict):
+            _merge(dst[k], v)
+        else:
+            dst[k] = v
