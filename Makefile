@@ -34,7 +34,8 @@ endif
 # Debian packages the build, the tests and the demo need (see README).
 DEB_PACKAGES := build-essential pkg-config libuv1-dev libjansson-dev \
 	libcmocka-dev libssl-dev libcurl4-openssl-dev openvpn openssl \
-	python3 python3-pytest dnsmasq-base iproute2 procps socat iputils-ping
+	python3 python3-pytest dnsmasq-base iproute2 procps socat iputils-ping \
+	curl clang libclang-rt-14-dev
 
 UV_CFLAGS	= $(shell $(PKG_CONFIG) --cflags libuv jansson 2>/dev/null)
 UV_LIBS		= $(shell $(PKG_CONFIG) --libs libuv jansson 2>/dev/null)
