@@ -1177,8 +1177,10 @@ no_arguments(struct ctl *ctl, int argc, char **argv)
 	return -1;
 }
 
+/* A command without arguments: one request, its result printed. */
 static int
-cmd_status(struct ctl *ctl, int argc, char **argv)
+simple_call(struct ctl *ctl, int argc, char **argv, const char *cmd,
+    void (*print)(json_t *res))
 {
 	json_t	*res;
 	int	 rc;
@@ -1186,14 +1188,20 @@ cmd_status(struct ctl *ctl, int argc, char **argv)
 	if ((rc = no_arguments(ctl, argc, argv)) >= 0)
 		return rc;
 	if (ctl_connect(ctl) != 0 || ctl_call(ctl, json_pack("{s:s}", "cmd",
-	    "status"), CTL_TIMEOUT_S, NULL, &res) != 0)
+	    cmd), CTL_TIMEOUT_S, NULL, &res) != 0)
 		return 1;
 	if (ctl->json)
 		print_json(res, true);
 	else
-		print_status(res);
+		print(res);
 	json_decref(res);
 	return 0;
+}
+
+static int
+cmd_status(struct ctl *ctl, int argc, char **argv)
+{
+	return simple_call(ctl, argc, argv, "status", print_status);
 }
 
 /* start --wait: subscribe, start, show the progress, then the outcome. */
@@ -1283,20 +1291,7 @@ cmd_start(struct ctl *ctl, int argc, char **argv)
 static int
 cmd_stop(struct ctl *ctl, int argc, char **argv)
 {
-	json_t	*res;
-	int	 rc;
-
-	if ((rc = no_arguments(ctl, argc, argv)) >= 0)
-		return rc;
-	if (ctl_connect(ctl) != 0 || ctl_call(ctl, json_pack("{s:s}", "cmd",
-	    "stop"), CTL_TIMEOUT_S, NULL, &res) != 0)
-		return 1;
-	if (ctl->json)
-		print_json(res, true);
-	else
-		print_state_line(res);
-	json_decref(res);
-	return 0;
+	return simple_call(ctl, argc, argv, "stop", print_state_line);
 }
 
 static int
@@ -1404,24 +1399,13 @@ cmd_watch(struct ctl *ctl, int argc, char **argv)
 	return ctl_follow(ctl, on_watch_event);
 }
 
-static int
-cmd_version(struct ctl *ctl, int argc, char **argv)
+static void
+print_versions(json_t *res)
 {
 	const char	*key;
 	struct line	 l = { 0 };
-	json_t		*res, *v;
-	int		 rc;
+	json_t		*v;
 
-	if ((rc = no_arguments(ctl, argc, argv)) >= 0)
-		return rc;
-	if (ctl_connect(ctl) != 0 || ctl_call(ctl, json_pack("{s:s}", "cmd",
-	    "version"), CTL_TIMEOUT_S, NULL, &res) != 0)
-		return 1;
-	if (ctl->json) {
-		print_json(res, true);
-		json_decref(res);
-		return 0;
-	}
 	outf(stdout, "%-14s%s", CTL_NAME, SUPPORTVPN_VERSION);
 	json_object_foreach(res, key, v) {
 		line_add(&l, "%-14s", key);
@@ -1432,8 +1416,12 @@ cmd_version(struct ctl *ctl, int argc, char **argv)
 		line_put(&l, stdout);
 	}
 	line_free(&l);
-	json_decref(res);
-	return 0;
+}
+
+static int
+cmd_version(struct ctl *ctl, int argc, char **argv)
+{
+	return simple_call(ctl, argc, argv, "version", print_versions);
 }
 
 static int
