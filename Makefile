@@ -45,6 +45,17 @@ CMOCKA_LIBS	= $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null)
 
 ALL_CFLAGS = $(WARN) $(CFLAGS) $(CPPFLAGS) -Iinclude -Icontroller $(UV_CFLAGS)
 
+# The plugin: position-independent, only openvpn_plugin_* exported, no
+# libuv; OpenSSL for certificates, jansson for the policy.
+PLUGIN_PKGS	= jansson libcrypto
+PLUGIN_CFLAGS	= $(WARN) $(CFLAGS) $(CPPFLAGS) -fPIC -fvisibility=hidden \
+		  -Iinclude -Iplugin $(shell $(PKG_CONFIG) --cflags $(PLUGIN_PKGS) 2>/dev/null)
+PLUGIN_LIBS	= $(shell $(PKG_CONFIG) --libs $(PLUGIN_PKGS) 2>/dev/null)
+PLUGIN		:= $(BUILD)/openvpn-plugin-supportvpn.so
+PLUGIN_SRCS	:= $(wildcard plugin/*.c)
+PLUGIN_OBJS	:= $(PLUGIN_SRCS:%.c=$(BUILD)/%.o)
+PLUGIN_LIB_OBJS	:= $(filter-out $(BUILD)/plugin/plugin.o,$(PLUGIN_OBJS))
+
 # Everything in controller/ except the two programs' main files is a module
 # linked into the daemon and the unit tests.
 CTL_SRCS	:= controller/ctl.c
@@ -54,14 +65,14 @@ MODULE_OBJS	:= $(MODULE_SRCS:%.c=$(BUILD)/%.o)
 UNIT_SRCS	:= $(wildcard tests/unit/test_*.c)
 UNIT_BINS	:= $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 # Test helpers: programs the unit tests run (not tests themselves).
-HELPER_BINS	:= $(BUILD)/tests/fake_openvpn
+HELPER_BINS	:= $(BUILD)/tests/fake_openvpn $(BUILD)/tests/plugin_driver
 FUZZ_SRCS	:= $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS	:= $(FUZZ_SRCS:tests/fuzz/%.c=build-fuzz/%)
 FUZZ_SECONDS	?= 60
 BENCH_SRCS	:= $(wildcard tests/bench/*.c)
 BENCH_BINS	:= $(BENCH_SRCS:tests/bench/%.c=$(BUILD)/bench/%)
 
-PROGRAMS := $(BUILD)/supportvpnd $(BUILD)/supportvpnctl
+PROGRAMS := $(BUILD)/supportvpnd $(BUILD)/supportvpnctl $(PLUGIN)
 
 .PHONY: all deps check unit system headers confcheck demo bench run \
 	install uninstall asan fuzz clean
@@ -79,6 +90,32 @@ $(BUILD)/%.o: %.c $(BUILD)/.flags
 	@mkdir -p $(@D)
 	@echo "  CC      $<"
 	$(Q)$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(BUILD)/plugin/%.o: plugin/%.c $(BUILD)/.flags
+	@mkdir -p $(@D)
+	@echo "  CC      $<"
+	$(Q)$(CC) $(PLUGIN_CFLAGS) -c -o $@ $<
+
+$(PLUGIN): $(PLUGIN_OBJS) plugin/exports.map
+	@echo "  LD      $@"
+	$(Q)$(CC) $(LDFLAGS) -shared -Wl,--version-script=plugin/exports.map \
+		-Wl,-z,defs -o $@ $(PLUGIN_OBJS) $(PLUGIN_LIBS)
+
+$(BUILD)/libsvplugin.a: $(PLUGIN_LIB_OBJS)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+# Unit tests of the plugin's plain functions link them without openvpn.
+$(BUILD)/tests/unit/test_policy.o: ALL_CFLAGS += -Iplugin
+$(BUILD)/tests/test_policy: $(BUILD)/tests/unit/test_policy.o $(BUILD)/libsvplugin.a
+	@mkdir -p $(@D)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(PLUGIN_LIBS) $(CMOCKA_LIBS)
+
+$(BUILD)/tests/plugin/driver.o: ALL_CFLAGS += $(shell $(PKG_CONFIG) --cflags $(PLUGIN_PKGS) 2>/dev/null)
+$(BUILD)/tests/plugin_driver: $(BUILD)/tests/plugin/driver.o
+	@mkdir -p $(@D)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(PLUGIN_LIBS) -ldl
 
 $(BUILD)/libsvd.a: $(MODULE_OBJS)
 	$(Q)rm -f $@ && ar rcs $@ $^
@@ -121,13 +158,18 @@ deps:
 # Each header must compile on its own.
 headers: $(BUILD)/.flags
 	@mkdir -p $(BUILD)/headers
-	@for h in include/*.h controller/*.h; do \
+	@for h in include/*.h controller/*.h plugin/*.h; do \
 		echo "#include \"$$(basename $$h)\"" > $(BUILD)/headers/t.c; \
-		$(CC) $(filter-out -MMD -MP,$(ALL_CFLAGS)) -Werror -fsyntax-only $(BUILD)/headers/t.c || { echo "headers: $$h does not compile alone" >&2; exit 1; }; \
+		$(CC) -I$$(dirname $$h) $(filter-out -MMD -MP,$(ALL_CFLAGS)) -Werror -fsyntax-only $(BUILD)/headers/t.c || { echo "headers: $$h does not compile alone" >&2; exit 1; }; \
 	done; echo "headers: every header compiles alone"
 
-unit: $(UNIT_BINS) $(HELPER_BINS)
+unit: $(UNIT_BINS) $(HELPER_BINS) $(PLUGIN)
 	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; (cd tests/unit && ../../$$t); done
+	@echo "== $(BUILD)/tests/plugin_driver"
+	./$(BUILD)/tests/plugin_driver $(PLUGIN)
+	@bad=$$(nm -D --defined-only $(PLUGIN) | awk '{print $$3}' | grep -v '^openvpn_plugin_' || true); \
+	if [ -n "$$bad" ]; then echo "plugin exports more than openvpn_plugin_*: $$bad" >&2; exit 1; fi; \
+	echo "plugin: exports only openvpn_plugin_*"
 
 # The example configuration names installed paths; check it with the
 # client configuration from this tree.

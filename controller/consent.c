@@ -63,7 +63,8 @@ consent_grant(const char *path)
 
 	if ((rc = consent_proc_start_time("/proc", (int)getpid(), &start)) < 0)
 		return rc;
-	rec = json_pack("{s:i, s:i, s:I, s:s}", "v", SVPN_CONSENT_VERSION,
+	rec = json_pack("{s:i, s:i, s:I, s:s}", SVPN_CONSENT_V,
+	    SVPN_CONSENT_VERSION,
 	    SVPN_CONSENT_PID, (int)getpid(), SVPN_CONSENT_START_TIME,
 	    (json_int_t)start, SVPN_CONSENT_GRANTED_AT,
 	    util_time_fmt(ts, util_now_ms(), false));
@@ -73,11 +74,9 @@ consent_grant(const char *path)
 	json_decref(rec);
 	if (text == NULL)
 		return -ENOMEM;
-	rc = util_write_atomic(path, text, strlen(text));
-	free(text);
 	/* Readable by openvpn after it drops privileges; writable by us only. */
-	if (rc == 0 && chmod(path, 0644) < 0)
-		rc = -errno;
+	rc = util_write_atomic(path, text, strlen(text), 0644);
+	free(text);
 	return rc;
 }
 

@@ -112,7 +112,8 @@ write_all(int fd, const char *p, size_t len)
 }
 
 int
-util_write_atomic(const char *path, const void *data, size_t len)
+util_write_atomic(const char *path, const void *data, size_t len,
+    unsigned mode)
 {
 	char tmp[4096];
 	int fd, rc;
@@ -123,6 +124,11 @@ util_write_atomic(const char *path, const void *data, size_t len)
 	    0600);
 	if (fd < 0)
 		return -errno;
+	/* The mode is right before the name appears (umask aside). */
+	if (fchmod(fd, (mode_t)mode) < 0) {
+		rc = -errno;
+		goto fail;
+	}
 	if ((rc = write_all(fd, data, len)) < 0)
 		goto fail;
 	if (fsync(fd) < 0) {

@@ -27,7 +27,7 @@
 #define SVPN_EV_IPCHANGE	"ipchange"	/* server_ip, server_port, cn */
 #define SVPN_EV_UP		"up"		/* dev, local_ip, local_ip6, netmask, server_ip, server_port, cn, sha256 */
 #define SVPN_EV_ROUTE_UP	"route_up"	/* dev, local_ip, server_ip, server_port */
-#define SVPN_EV_ROUTE_PREDOWN	"route_predown"	/* dev, signal */
+#define SVPN_EV_ROUTE_PREDOWN	"route_predown"	/* dev, local_ip, signal */
 #define SVPN_EV_DOWN		"down"		/* dev, local_ip, signal */
 
 /* fields */
@@ -66,6 +66,7 @@
  * others.
  */
 #define SVPN_CONSENT_VERSION	1
+#define SVPN_CONSENT_V		"v"
 #define SVPN_CONSENT_PID	"pid"
 #define SVPN_CONSENT_START_TIME	"start_time"
 #define SVPN_CONSENT_GRANTED_AT	"granted_at"

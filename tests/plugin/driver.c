@@ -1,0 +1,1381 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Plugin driver: dlopen()s build/openvpn-plugin-supportvpn.so and plays
+ * openvpn against it: open_v3 with fake callbacks that capture the log,
+ * func_v3 for every hook with synthetic argv/envp and real X509
+ * certificates made here with OpenSSL, close_v1. Each event datagram is
+ * received on a socket of our own and checked field by field.
+ *
+ *   plugin_driver PLUGIN.so [-v] [--bench N]
+ *
+ * Exit status 0 when every check passed. --bench N also times N
+ * TLS_VERIFY depth-0 calls and prints microseconds per call.
+ */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+/* Function-pointer typedefs for the entry points instead of prototypes. */
+#define OPENVPN_PLUGIN_H
+#include <openvpn/openvpn-plugin.h>
+
+#include "supportvpn_event.h"
+
+#define HUB_IP		"198.51.100.7"
+#define HUB_PORT	1194
+#define TUN_IP		"203.0.113.2"
+
+static bool verbose;
+static int failures, checks;
+
+#define CHECK(cond, ...) check_at(__LINE__, (cond), __VA_ARGS__)
+
+static void check_at(int line, bool ok, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+check_at(int line, bool ok, const char *fmt, ...)
+{
+	va_list ap;
+
+	checks++;
+	if (ok && !verbose)
+		return;
+	fprintf(ok ? stdout : stderr, "%s driver.c:%d: ", ok ? "ok  " : "FAIL",
+	    line);
+	va_start(ap, fmt);
+	vfprintf(ok ? stdout : stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', ok ? stdout : stderr);
+	if (!ok)
+		failures++;
+}
+
+static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2),
+    noreturn));
+
+static void
+die(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("plugin_driver: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(2);
+}
+
+/* ---- the log openvpn would print ---- */
+
+#define LOG_LINES	256
+static struct {
+	int	flags[LOG_LINES];
+	char	text[LOG_LINES][700];
+	int	n;
+	bool	bad_name;
+} plog;
+
+static void
+fake_vlog(openvpn_plugin_log_flags_t flags, const char *name,
+    const char *fmt, va_list ap) __attribute__((format(printf, 3, 0)));
+
+static void
+fake_vlog(openvpn_plugin_log_flags_t flags, const char *name,
+    const char *fmt, va_list ap)
+{
+	int i = plog.n % LOG_LINES;
+
+	if (name == NULL || strcmp(name, "supportvpn") != 0)
+		plog.bad_name = true;
+	plog.flags[i] = (int)flags;
+	vsnprintf(plog.text[i], sizeof(plog.text[i]), fmt, ap);
+	plog.n++;
+	if (verbose)
+		printf("     PLUGIN %s: %s\n", name, plog.text[i]);
+}
+
+static void
+fake_log(openvpn_plugin_log_flags_t flags, const char *name,
+    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static void
+fake_log(openvpn_plugin_log_flags_t flags, const char *name,
+    const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	fake_vlog(flags, name, fmt, ap);
+	va_end(ap);
+}
+
+static struct openvpn_plugin_callbacks callbacks = {
+	.plugin_log = fake_log,
+	.plugin_vlog = fake_vlog,
+};
+
+static void
+log_clear(void)
+{
+	plog.n = 0;
+}
+
+/* A line logged since log_clear() at the level (0: any) holding needle. */
+static bool
+log_has(int level, const char *needle)
+{
+	int i;
+
+	for (i = 0; i < plog.n && i < LOG_LINES; i++)
+		if ((level == 0 || (plog.flags[i] & level)) &&
+		    strstr(plog.text[i], needle) != NULL)
+			return true;
+	return false;
+}
+
+/* ---- certificates ---- */
+
+enum cert_kind { CERT_CA, CERT_SERVER, CERT_CLIENT, CERT_NO_EKU };
+
+struct cert {
+	X509		*x509;
+	EVP_PKEY	*key;
+	char		 env_fp[100];	/* "AB:CD:..." as openvpn exports */
+	char		 ev_fp[80];	/* "sha256:abcd..." as the plugin sends */
+	char		 cn[300];	/* printable CN */
+};
+
+static void
+add_ext(X509 *x, X509 *issuer, int nid, const char *value)
+{
+	X509V3_CTX ctx;
+	X509_EXTENSION *ext;
+
+	X509V3_set_ctx_nodb(&ctx);
+	X509V3_set_ctx(&ctx, issuer, x, NULL, NULL, 0);
+	if ((ext = X509V3_EXT_conf_nid(NULL, &ctx, nid, value)) == NULL ||
+	    !X509_add_ext(x, ext, -1))
+		die("cannot add extension %s", value);
+	X509_EXTENSION_free(ext);
+}
+
+static void
+fingerprints(struct cert *c)
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int n, i;
+
+	if (!X509_digest(c->x509, EVP_sha256(), md, &n) || n != 32)
+		die("X509_digest");
+	strcpy(c->ev_fp, "sha256:");
+	for (i = 0; i < n; i++) {
+		sprintf(c->env_fp + 3 * i, "%02X%s", md[i], i + 1 < n ? ":" :
+		    "");
+		sprintf(c->ev_fp + 7 + 2 * i, "%02x", md[i]);
+	}
+}
+
+/* A certificate with the CN cn (len bytes: it may hold a NUL). */
+static void
+make_cert(struct cert *c, const char *cn, size_t len, enum cert_kind kind,
+    const struct cert *issuer)
+{
+	static long serial = 1000;
+	X509_NAME *name;
+	X509 *x;
+
+	memset(c, 0, sizeof(*c));
+	if ((c->key = EVP_EC_gen("P-256")) == NULL || (x = X509_new()) == NULL)
+		die("cannot make a key");
+	c->x509 = x;
+	X509_set_version(x, 2);
+	ASN1_INTEGER_set(X509_get_serialNumber(x), serial++);
+	X509_gmtime_adj(X509_getm_notBefore(x), -3600);
+	X509_gmtime_adj(X509_getm_notAfter(x), 86400);
+	X509_set_pubkey(x, c->key);
+	name = X509_get_subject_name(x);
+	if (!X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC,
+	    (const unsigned char *)"Support Test", -1, -1, 0) ||
+	    /* A raw UTF8String: no 64-byte limit, a NUL goes in as is. */
+	    !X509_NAME_add_entry_by_NID(name, NID_commonName, V_ASN1_UTF8STRING,
+	    (const unsigned char *)cn, (int)len, -1, 0))
+		die("cannot set the CN");
+	X509_set_issuer_name(x, issuer ? X509_get_subject_name(issuer->x509) :
+	    name);
+	/* Key identifiers, as `openssl` adds them by default. */
+	add_ext(x, issuer ? issuer->x509 : x, NID_subject_key_identifier,
+	    "hash");
+	add_ext(x, issuer ? issuer->x509 : x, NID_authority_key_identifier,
+	    "keyid:always");
+	if (kind == CERT_CA) {
+		add_ext(x, issuer ? issuer->x509 : x, NID_basic_constraints,
+		    "critical,CA:TRUE");
+		add_ext(x, issuer ? issuer->x509 : x, NID_key_usage,
+		    "critical,keyCertSign,cRLSign");
+	} else {
+		X509 *by = issuer ? issuer->x509 : x;
+
+		add_ext(x, by, NID_key_usage,
+		    "critical,digitalSignature,keyEncipherment");
+		if (kind == CERT_SERVER)
+			add_ext(x, by, NID_ext_key_usage, "serverAuth");
+		else if (kind == CERT_CLIENT)
+			add_ext(x, by, NID_ext_key_usage, "clientAuth");
+	}
+	if (!X509_sign(x, issuer ? issuer->key : c->key, EVP_sha256()))
+		die("X509_sign");
+	fingerprints(c);
+	{
+		size_t i, o = 0;
+
+		for (i = 0; i < len && o + 5 < sizeof(c->cn); i++)
+			o += (size_t)(cn[i] >= 0x20 && cn[i] < 0x7f && cn[i] !=
+			    '\\' ? sprintf(c->cn + o, "%c", cn[i]) :
+			    sprintf(c->cn + o, "\\x%02x", (unsigned char)cn[i]));
+	}
+}
+
+static void
+free_cert(struct cert *c)
+{
+	X509_free(c->x509);
+	EVP_PKEY_free(c->key);
+}
+
+/* ---- the world: files, certificates, the event receiver ---- */
+
+static struct {
+	char		dir[64];
+	char		events[128];
+	char		consent[128];
+	char		policy[128];
+	int		rx;		/* our end of events.sock */
+	struct cert	ca, hub, hub7, client, noeku, wrong, nul, longcn;
+	struct cert	inter, hubi;	/* ca -> intermediate -> hub */
+	struct cert	fca, fhub, self;	/* foreign CA, self-signed hub */
+	void		*dl;
+	openvpn_plugin_open_v3		open_v3;
+	openvpn_plugin_func_v3		func_v3;
+	openvpn_plugin_close_v1		close_v1;
+	openvpn_plugin_min_version_required_v1	min_version;
+	openvpn_plugin_handle_t		h;	/* the main instance */
+} w;
+
+static void
+write_file(const char *path, const char *text, mode_t mode)
+{
+	char tmp[160];
+	int fd;
+
+	/* Atomically, as the controller does. */
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0600)) < 0 ||
+	    write(fd, text, strlen(text)) != (ssize_t)strlen(text) ||
+	    fchmod(fd, mode) < 0 || close(fd) < 0 || rename(tmp, path) < 0)
+		die("cannot write %s: %s", path, strerror(errno));
+}
+
+/* Field 22 of /proc/<pid>/stat. */
+static unsigned long long
+start_time(pid_t pid)
+{
+	char path[64], buf[1024], *p;
+	int fd, field;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if ((fd = open(path, O_RDONLY)) < 0)
+		die("open %s: %s", path, strerror(errno));
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		die("read %s", path);
+	buf[n] = '\0';
+	p = strrchr(buf, ')');
+	for (field = 2; field < 22 && p != NULL; field++)
+		p = strchr(p + 1, ' ');
+	if (p == NULL)
+		die("cannot parse %s", path);
+	return strtoull(p + 1, NULL, 10);
+}
+
+static void
+write_consent(pid_t pid, unsigned long long start, mode_t mode)
+{
+	char rec[256];
+
+	snprintf(rec, sizeof(rec), "{\"v\":1,\"pid\":%d,\"start_time\":%llu,"
+	    "\"granted_at\":\"2026-11-27T01:19:08Z\"}", (int)pid, start);
+	write_file(w.consent, rec, mode);
+}
+
+static void
+good_consent(void)
+{
+	write_consent(getpid(), start_time(getpid()), 0644);
+}
+
+static void
+write_policy(const char *names)
+{
+	char text[1024];
+
+	/* The pin as `openssl x509 -noout -fingerprint -sha256` prints it. */
+	snprintf(text, sizeof(text), "{\"server_names\": [%s], \"ca_sha256\": "
+	    "[\"sha256 Fingerprint=%s\"]}", names, w.ca.env_fp);
+	write_file(w.policy, text, 0644);
+}
+
+#define GOOD_NAMES	"\"hub1.support.example\", \"*.support.example\""
+
+static void
+bind_rx(void)
+{
+	struct sockaddr_un sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sun_family = AF_UNIX;
+	strcpy(sa.sun_path, w.events);
+	(void)unlink(w.events);
+	w.rx = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (w.rx < 0 || bind(w.rx, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		die("bind %s: %s", w.events, strerror(errno));
+	/* Writable by the dropped-privilege child too (see the report). */
+	(void)chmod(w.events, 0666);
+}
+
+static void
+setup_world(void)
+{
+	char longcn[300];
+	static const char nulcn[] = "hub1.support.example\0.evil.example";
+
+	snprintf(w.dir, sizeof(w.dir), "/tmp/svdriver-XXXXXX");
+	if (mkdtemp(w.dir) == NULL)
+		die("mkdtemp: %s", strerror(errno));
+	/* What the controller does with run_dir: searchable, not listable. */
+	if (chmod(w.dir, 0711) < 0)
+		die("chmod: %s", strerror(errno));
+	snprintf(w.events, sizeof(w.events), "%s/events.sock", w.dir);
+	snprintf(w.consent, sizeof(w.consent), "%s/consent", w.dir);
+	snprintf(w.policy, sizeof(w.policy), "%s/policy.json", w.dir);
+
+	make_cert(&w.ca, "Support Root CA", 15, CERT_CA, NULL);
+	make_cert(&w.hub, "hub1.support.example", 20, CERT_SERVER, &w.ca);
+	make_cert(&w.hub7, "HUB7.Support.Example", 20, CERT_SERVER, &w.ca);
+	make_cert(&w.client, "hub1.support.example", 20, CERT_CLIENT, &w.ca);
+	make_cert(&w.noeku, "hub1.support.example", 20, CERT_NO_EKU, &w.ca);
+	make_cert(&w.wrong, "hub1.evil.example", 17, CERT_SERVER, &w.ca);
+	make_cert(&w.nul, nulcn, sizeof(nulcn) - 1, CERT_SERVER, &w.ca);
+	memset(longcn, 'a', 256);
+	longcn[63] = longcn[127] = longcn[191] = '.';
+	memcpy(longcn + 256 - 16, ".support.example", 16);
+	make_cert(&w.longcn, longcn, 256, CERT_SERVER, &w.ca);
+	make_cert(&w.inter, "Support Hubs CA", 15, CERT_CA, &w.ca);
+	make_cert(&w.hubi, "hub2.support.example", 20, CERT_SERVER, &w.inter);
+	make_cert(&w.fca, "Support Root CA", 15, CERT_CA, NULL);
+	make_cert(&w.fhub, "hub1.support.example", 20, CERT_SERVER, &w.fca);
+	make_cert(&w.self, "hub1.support.example", 20, CERT_SERVER, NULL);
+
+	write_policy(GOOD_NAMES);
+	good_consent();
+	bind_rx();
+}
+
+static void
+teardown_world(void)
+{
+	char cmd[128];
+
+	close(w.rx);
+	free_cert(&w.ca);
+	free_cert(&w.hub);
+	free_cert(&w.hub7);
+	free_cert(&w.client);
+	free_cert(&w.noeku);
+	free_cert(&w.wrong);
+	free_cert(&w.nul);
+	free_cert(&w.longcn);
+	free_cert(&w.inter);
+	free_cert(&w.hubi);
+	free_cert(&w.fca);
+	free_cert(&w.fhub);
+	free_cert(&w.self);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", w.dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "plugin_driver: could not remove %s\n", w.dir);
+}
+
+/* ---- events ---- */
+
+/* Every key the controller accepts (controller/events.c). */
+static const char *const known_keys[] = {
+	SVPN_EV_VERSION, SVPN_EV_TYPE, SVPN_EV_PID, SVPN_EV_DEPTH,
+	SVPN_EV_RESULT, SVPN_EV_RULE, SVPN_EV_REASON, SVPN_EV_CN,
+	SVPN_EV_SHA256, SVPN_EV_SERVER_IP, SVPN_EV_SERVER_PORT, SVPN_EV_DEV,
+	SVPN_EV_LOCAL_IP, SVPN_EV_LOCAL_IP6, SVPN_EV_NETMASK, SVPN_EV_SIGNAL,
+};
+
+static void
+drain(void)
+{
+	char buf[4096];
+
+	while (recv(w.rx, buf, sizeof(buf), MSG_DONTWAIT) > 0)
+		;
+}
+
+/* The next event of type, within a second; NULL (and a failure) if none. */
+static json_t *
+next_event(const char *type)
+{
+	struct pollfd pfd = { .fd = w.rx, .events = POLLIN };
+	char buf[SVPN_EVENT_MAX * 2];
+	json_error_t jerr;
+	const char *key;
+	json_t *ev, *v;
+	ssize_t n;
+	size_t i;
+	bool known;
+
+	if (poll(&pfd, 1, 1000) <= 0 ||
+	    (n = recv(w.rx, buf, sizeof(buf), MSG_DONTWAIT)) <= 0) {
+		CHECK(false, "no %s event arrived", type);
+		return NULL;
+	}
+	CHECK(n <= SVPN_EVENT_MAX, "event of %zd bytes fits %d", n,
+	    SVPN_EVENT_MAX);
+	if ((ev = json_loadb(buf, (size_t)n, JSON_REJECT_DUPLICATES,
+	    &jerr)) == NULL) {
+		CHECK(false, "event is not JSON: %s: %.*s", jerr.text, (int)n,
+		    buf);
+		return NULL;
+	}
+	if (verbose)
+		printf("     event: %.*s\n", (int)n, buf);
+	CHECK(json_integer_value(json_object_get(ev, "v")) == 1, "v is 1");
+	CHECK(json_is_string(json_object_get(ev, "type")) &&
+	    strcmp(json_string_value(json_object_get(ev, "type")), type) == 0,
+	    "event type is %s", type);
+	CHECK(json_integer_value(json_object_get(ev, "pid")) == getpid(),
+	    "pid is ours");
+	json_object_foreach(ev, key, v) {
+		known = false;
+		for (i = 0; i < sizeof(known_keys) / sizeof(known_keys[0]); i++)
+			known |= strcmp(key, known_keys[i]) == 0;
+		CHECK(known, "%s: field '%s' is one the controller knows",
+		    type, key);
+		if (json_is_string(v))
+			CHECK(strlen(json_string_value(v)) ==
+			    json_string_length(v) && json_string_length(v) > 0,
+			    "%s: '%s' is a non-empty string without NUL", type,
+			    key);
+	}
+	return ev;
+}
+
+static void
+expect_str(json_t *ev, const char *key, const char *want)
+{
+	const char *got = json_string_value(json_object_get(ev, key));
+
+	if (want == NULL)
+		CHECK(json_object_get(ev, key) == NULL, "no '%s' field", key);
+	else
+		CHECK(got != NULL && strcmp(got, want) == 0,
+		    "'%s' is '%s' (got '%s')", key, want, got ? got : "(none)");
+}
+
+static void
+expect_int(json_t *ev, const char *key, long long want)
+{
+	json_t *v = json_object_get(ev, key);
+
+	CHECK(json_is_integer(v) && json_integer_value(v) == want,
+	    "'%s' is %lld", key, want);
+}
+
+/* ---- calling the plugin ---- */
+
+struct env {
+	char		*own[64];
+	const char	*v[64];	/* the same strings, as openvpn passes them */
+	int		 n;
+};
+
+static void env_add(struct env *e, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+env_add(struct env *e, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (e->n + 1 >= (int)(sizeof(e->v) / sizeof(e->v[0])))
+		die("env full");
+	va_start(ap, fmt);
+	if (vasprintf(&e->own[e->n], fmt, ap) < 0)
+		die("vasprintf");
+	va_end(ap);
+	e->v[e->n] = e->own[e->n];
+	e->v[++e->n] = NULL;
+}
+
+static void
+env_free(struct env *e)
+{
+	int i;
+
+	for (i = 0; i < e->n; i++)
+		free(e->own[i]);
+	e->n = 0;
+}
+
+static int
+call(openvpn_plugin_handle_t h, int type, const char **argv,
+    struct env *e, int depth, X509 *cert)
+{
+	struct openvpn_plugin_args_func_in in = {
+		.type = type,
+		.argv = argv,
+		.envp = e->v,
+		.handle = h,
+		.current_cert_depth = depth,
+		.current_cert = cert,
+	};
+	struct openvpn_plugin_string_list *list = NULL;
+	struct openvpn_plugin_args_func_return ret = { .return_list = &list };
+	int rc = w.func_v3(OPENVPN_PLUGINv3_STRUCTVER, &in, &ret);
+
+	CHECK(list == NULL, "the plugin hands back no list");
+	return rc;
+}
+
+/*
+ * TLS_VERIFY at depth for a chain (chain[0] the hub, chain[n-1] the top):
+ * env as openvpn builds it, with digests for this and all deeper depths.
+ * root_env, if set, replaces the top's env digest.
+ */
+static int
+verify_at(openvpn_plugin_handle_t h, struct cert *const *chain, int n,
+    int depth, const char *root_env, bool with_cert)
+{
+	char arg0[] = "plugin.so", arg1[12], arg2[400];
+	const char *argv[] = { arg0, arg1, arg2, NULL };
+	struct env e = { .n = 0 };
+	int d, rc;
+
+	snprintf(arg1, sizeof(arg1), "%d", depth);
+	snprintf(arg2, sizeof(arg2), "O=Support Test, CN=%s", chain[depth]->cn);
+	env_add(&e, "verb=3");
+	env_add(&e, "untrusted_ip=" HUB_IP);
+	env_add(&e, "untrusted_port=%d", HUB_PORT);
+	for (d = depth; d < n; d++) {
+		env_add(&e, "tls_id_%d=O=Support Test, CN=%s", d, chain[d]->cn);
+		env_add(&e, "tls_digest_sha256_%d=%s", d, (d == n - 1 &&
+		    root_env) ? root_env : chain[d]->env_fp);
+		env_add(&e, "X509_%d_CN=%s", d, chain[d]->cn);
+	}
+	if (depth == 0)
+		env_add(&e, "common_name=%s", chain[0]->cn);
+	rc = call(h, OPENVPN_PLUGIN_TLS_VERIFY, argv, &e, depth,
+	    with_cert ? chain[depth]->x509 : NULL);
+	env_free(&e);
+	return rc;
+}
+
+/* Checks the tls_verify event and, for a refusal, the log line. */
+static void
+expect_verdict(int depth, const struct cert *c, const char *rule,
+    const char *reason_part)
+{
+	char line[600];
+	json_t *ev = next_event(SVPN_EV_TLS_VERIFY);
+	const char *reason;
+
+	if (ev == NULL)
+		return;
+	expect_int(ev, SVPN_EV_DEPTH, depth);
+	expect_str(ev, SVPN_EV_RESULT, rule ? SVPN_RESULT_REFUSED :
+	    SVPN_RESULT_ACCEPTED);
+	expect_str(ev, SVPN_EV_RULE, rule);
+	expect_str(ev, SVPN_EV_SHA256, c->ev_fp);
+	expect_str(ev, SVPN_EV_SERVER_IP, HUB_IP);
+	expect_int(ev, SVPN_EV_SERVER_PORT, HUB_PORT);
+	reason = json_string_value(json_object_get(ev, SVPN_EV_REASON));
+	CHECK(reason != NULL, "the event has a reason");
+	if (reason_part != NULL)
+		CHECK(reason != NULL && strstr(reason, reason_part) != NULL,
+		    "reason '%s' says '%s'", reason ? reason : "", reason_part);
+	if (rule != NULL && strlen(c->cn) < 120) {
+		snprintf(line, sizeof(line), "refused hub certificate '%s' "
+		    "(depth %d): %s: ", c->cn, depth, rule);
+		CHECK(log_has(PLOG_ERR, line), "log says \"%s...\"", line);
+	} else if (rule != NULL) {
+		/* The log shortens a long CN with "...". */
+		snprintf(line, sizeof(line), "refused hub certificate '%.100s",
+		    c->cn);
+		CHECK(log_has(PLOG_ERR, line), "log says \"%s...\"", line);
+		snprintf(line, sizeof(line), "...' (depth %d): %s: ", depth,
+		    rule);
+		CHECK(log_has(PLOG_ERR, line), "log says \"%s...\"", line);
+	}
+	json_decref(ev);
+}
+
+/* A whole handshake: every depth from the top down while accepted. */
+static int
+handshake(openvpn_plugin_handle_t h, struct cert *const *chain, int n)
+{
+	int d, rc = OPENVPN_PLUGIN_FUNC_SUCCESS;
+
+	for (d = n - 1; d >= 0 && rc == OPENVPN_PLUGIN_FUNC_SUCCESS; d--)
+		rc = verify_at(h, chain, n, d, NULL, true);
+	return rc;
+}
+
+static openvpn_plugin_handle_t
+open_plugin(const char *const *args, ovpnSSLAPI api, int *rc_out)
+{
+	const char *argv[8];
+	const char *envp[] = { "verb=3", "daemon=0", NULL };
+	struct openvpn_plugin_args_open_in in = {
+		.type_mask = 0xffff,
+		.argv = argv,
+		.envp = envp,
+		.callbacks = &callbacks,
+		.ssl_api = api,
+		.ovpn_version = "2.6.14",
+		.ovpn_version_major = 2,
+		.ovpn_version_minor = 6,
+		.ovpn_version_patch = ".14",
+	};
+	struct openvpn_plugin_string_list *list = NULL;
+	struct openvpn_plugin_args_open_return ret = { .return_list = &list };
+	int i, rc;
+
+	argv[0] = "/usr/lib/openvpn/plugins/openvpn-plugin-supportvpn.so";
+	for (i = 0; args[i] != NULL && i < 6; i++)
+		argv[i + 1] = args[i];
+	argv[i + 1] = NULL;
+	rc = w.open_v3(OPENVPN_PLUGINv3_STRUCTVER, &in, &ret);
+	if (rc_out != NULL)
+		*rc_out = rc;
+	CHECK(list == NULL, "open hands back no list");
+	if (rc == OPENVPN_PLUGIN_FUNC_SUCCESS) {
+		CHECK(ret.handle != NULL, "open gives a handle");
+		CHECK(ret.type_mask == (OPENVPN_PLUGIN_MASK(OPENVPN_PLUGIN_UP) |
+		    OPENVPN_PLUGIN_MASK(OPENVPN_PLUGIN_DOWN) |
+		    OPENVPN_PLUGIN_MASK(OPENVPN_PLUGIN_ROUTE_UP) |
+		    OPENVPN_PLUGIN_MASK(OPENVPN_PLUGIN_IPCHANGE) |
+		    OPENVPN_PLUGIN_MASK(OPENVPN_PLUGIN_TLS_VERIFY) |
+		    OPENVPN_PLUGIN_MASK(OPENVPN_PLUGIN_TLS_FINAL) |
+		    OPENVPN_PLUGIN_MASK(OPENVPN_PLUGIN_ROUTE_PREDOWN)),
+		    "type_mask is the seven client hooks (0x%x)",
+		    ret.type_mask);
+		CHECK(!(ret.type_mask &
+		    OPENVPN_PLUGIN_MASK(OPENVPN_PLUGIN_AUTH_USER_PASS_VERIFY)),
+		    "never AUTH_USER_PASS_VERIFY");
+	}
+	return ret.handle;
+}
+
+static openvpn_plugin_handle_t
+open_main(const char *policy, ovpnSSLAPI api)
+{
+	char ev[160], co[160], po[160];
+	const char *args[] = { ev, co, po, NULL };
+
+	snprintf(ev, sizeof(ev), "events=%s", w.events);
+	snprintf(co, sizeof(co), "consent=%s", w.consent);
+	snprintf(po, sizeof(po), "policy=%s", policy);
+	return open_plugin(args, api, NULL);
+}
+
+/* ---- the cases ---- */
+
+static void
+case_bad_args(void)
+{
+	char ev[160], co[160], po[160];
+	const char *missing[] = { ev, po, NULL };
+	const char *unknown[] = { ev, co, po, "foo=bar", NULL };
+	const char *none[] = { NULL };
+	const char *twice[] = { ev, ev, co, po, NULL };
+	int rc;
+
+	snprintf(ev, sizeof(ev), "events=%s", w.events);
+	snprintf(co, sizeof(co), "consent=%s", w.consent);
+	snprintf(po, sizeof(po), "policy=%s", w.policy);
+	log_clear();
+	CHECK(open_plugin(missing, SSLAPI_OPENSSL, &rc) == NULL &&
+	    rc == OPENVPN_PLUGIN_FUNC_ERROR, "missing consent=: open fails");
+	CHECK(log_has(PLOG_ERR, "missing consent=PATH"),
+	    "the message names consent=");
+	log_clear();
+	CHECK(open_plugin(unknown, SSLAPI_OPENSSL, &rc) == NULL &&
+	    rc == OPENVPN_PLUGIN_FUNC_ERROR, "unknown foo=: open fails");
+	CHECK(log_has(PLOG_ERR, "unknown argument 'foo'"),
+	    "the message names foo");
+	log_clear();
+	CHECK(open_plugin(none, SSLAPI_OPENSSL, &rc) == NULL &&
+	    rc == OPENVPN_PLUGIN_FUNC_ERROR, "no arguments: open fails");
+	CHECK(log_has(PLOG_ERR, "missing events=PATH consent=PATH policy=PATH"),
+	    "the message names all three");
+	log_clear();
+	CHECK(open_plugin(twice, SSLAPI_OPENSSL, &rc) == NULL &&
+	    rc == OPENVPN_PLUGIN_FUNC_ERROR, "events= twice: open fails");
+	CHECK(log_has(PLOG_ERR, "given twice"), "the message says twice");
+	/* Only plugin_log given: the plugin logs through it. */
+	callbacks.plugin_vlog = NULL;
+	log_clear();
+	CHECK(open_plugin(unknown, SSLAPI_OPENSSL, &rc) == NULL,
+	    "unknown foo=: open fails");
+	CHECK(log_has(PLOG_ERR, "unknown argument 'foo'"),
+	    "logged through plugin_log");
+	callbacks.plugin_vlog = fake_vlog;
+}
+
+static void
+case_accept(void)
+{
+	struct cert *chain[] = { &w.hub, &w.ca };
+	struct cert *chain7[] = { &w.hub7, &w.ca };
+	int round;
+
+	drain();
+	/* The first handshake and a renegotiation. */
+	for (round = 0; round < 2; round++) {
+		log_clear();
+		CHECK(verify_at(w.h, chain, 2, 1, NULL, true) ==
+		    OPENVPN_PLUGIN_FUNC_SUCCESS, "depth 1: pinned root accepted");
+		expect_verdict(1, &w.ca, NULL, "pinned");
+		CHECK(verify_at(w.h, chain, 2, 0, NULL, true) ==
+		    OPENVPN_PLUGIN_FUNC_SUCCESS, "depth 0: hub accepted");
+		expect_verdict(0, &w.hub, NULL, "accepted");
+		CHECK(log_has(PLOG_NOTE, "accepted hub certificate "
+		    "'hub1.support.example' (depth 0"), "log notes acceptance");
+	}
+	CHECK(handshake(w.h, chain7, 2) == OPENVPN_PLUGIN_FUNC_SUCCESS,
+	    "HUB7.Support.Example matches *.support.example");
+	expect_verdict(1, &w.ca, NULL, NULL);
+	expect_verdict(0, &w.hub7, NULL, NULL);
+}
+
+/* A chain whose hub is refused at depth 0 by rule. */
+static void
+refused_leaf(struct cert *leaf, const char *rule, const char *reason)
+{
+	struct cert *chain[] = { leaf, &w.ca };
+
+	log_clear();
+	drain();
+	CHECK(verify_at(w.h, chain, 2, 1, NULL, true) ==
+	    OPENVPN_PLUGIN_FUNC_SUCCESS, "depth 1 accepted");
+	expect_verdict(1, &w.ca, NULL, NULL);
+	CHECK(verify_at(w.h, chain, 2, 0, NULL, true) ==
+	    OPENVPN_PLUGIN_FUNC_ERROR, "depth 0 '%s' refused: %s", leaf->cn,
+	    rule);
+	expect_verdict(0, leaf, rule, reason);
+}
+
+static void
+case_refusals(void)
+{
+	struct cert *foreign[] = { &w.fhub, &w.fca };
+	struct cert *chain[] = { &w.hub, &w.ca };
+
+	/* Another CA, even with the same name. */
+	log_clear();
+	drain();
+	CHECK(verify_at(w.h, foreign, 2, 1, NULL, true) ==
+	    OPENVPN_PLUGIN_FUNC_ERROR, "foreign root refused");
+	expect_verdict(1, &w.fca, SVPN_RULE_CA_PIN, "not one of the pinned");
+
+	refused_leaf(&w.client, SVPN_RULE_SERVER_EKU, "lacks serverAuth");
+	refused_leaf(&w.noeku, SVPN_RULE_SERVER_EKU, "no extended key usage");
+	refused_leaf(&w.wrong, SVPN_RULE_SERVER_NAME,
+	    "CN is not one of the allowed support server names");
+	CHECK(log_has(PLOG_ERR, "refused hub certificate 'hub1.evil.example' "
+	    "(depth 0): server_name: CN is not one of the allowed support "
+	    "server names"), "the log line reads as documented");
+	refused_leaf(&w.nul, SVPN_RULE_SERVER_NAME, "NUL");
+	refused_leaf(&w.longcn, SVPN_RULE_SERVER_NAME, "longer than 255");
+
+	/* The root's call never came: the hub is the top and not pinned. */
+	log_clear();
+	drain();
+	CHECK(verify_at(w.h, chain, 2, 0, NULL, true) ==
+	    OPENVPN_PLUGIN_FUNC_ERROR, "depth 0 without a root call refused");
+	expect_verdict(0, &w.hub, SVPN_RULE_CA_PIN, NULL);
+
+	/* The env's root is not the one checked. */
+	log_clear();
+	CHECK(verify_at(w.h, chain, 2, 1, NULL, true) ==
+	    OPENVPN_PLUGIN_FUNC_SUCCESS, "depth 1 accepted");
+	expect_verdict(1, &w.ca, NULL, NULL);
+	CHECK(verify_at(w.h, chain, 2, 0, w.fca.env_fp, true) ==
+	    OPENVPN_PLUGIN_FUNC_ERROR, "env root mismatch refused");
+	expect_verdict(0, &w.hub, SVPN_RULE_CA_PIN, "environment");
+
+	/* An intermediate: depth 2, 1, 0. */
+	log_clear();
+	drain();
+	{
+		struct cert *three[] = { &w.hubi, &w.inter, &w.ca };
+
+		CHECK(handshake(w.h, three, 3) == OPENVPN_PLUGIN_FUNC_SUCCESS,
+		    "root, intermediate, hub accepted");
+		expect_verdict(2, &w.ca, NULL, "pinned");
+		expect_verdict(1, &w.inter, NULL, "intermediate");
+		expect_verdict(0, &w.hubi, NULL, NULL);
+	}
+
+	/*
+	 * openvpn abandons a handshake after our root call (its own check
+	 * failed at depth 0); the next chain is one self-signed certificate
+	 * and the env still holds the old root at depth 1. No credit.
+	 */
+	{
+		struct cert *selfchain[] = { &w.self, &w.ca };
+		struct cert *mixed[] = { &w.fhub, &w.ca };
+
+		log_clear();
+		CHECK(verify_at(w.h, chain, 2, 1, NULL, true) ==
+		    OPENVPN_PLUGIN_FUNC_SUCCESS, "depth 1 accepted");
+		expect_verdict(1, &w.ca, NULL, NULL);
+		CHECK(verify_at(w.h, selfchain, 2, 0, NULL, true) ==
+		    OPENVPN_PLUGIN_FUNC_ERROR, "a later lone certificate is "
+		    "its own root");
+		expect_verdict(0, &w.self, SVPN_RULE_CA_PIN, NULL);
+		/* The hub was not issued by the root just checked. */
+		CHECK(verify_at(w.h, chain, 2, 1, NULL, true) ==
+		    OPENVPN_PLUGIN_FUNC_SUCCESS, "depth 1 accepted");
+		expect_verdict(1, &w.ca, NULL, NULL);
+		CHECK(verify_at(w.h, mixed, 2, 0, NULL, true) ==
+		    OPENVPN_PLUGIN_FUNC_ERROR, "a hub of another CA after our "
+		    "root refused");
+		expect_verdict(0, &w.fhub, SVPN_RULE_CA_PIN, NULL);
+	}
+
+	/* After all that, a good handshake still passes. */
+	drain();
+	CHECK(handshake(w.h, chain, 2) == OPENVPN_PLUGIN_FUNC_SUCCESS,
+	    "good chain accepted after refusals");
+	drain();
+}
+
+static void
+case_consent(void)
+{
+	struct cert *chain[] = { &w.hub, &w.ca };
+	char moved[160];
+	pid_t child;
+	unsigned long long st;
+
+	/* No consent file. */
+	snprintf(moved, sizeof(moved), "%s.away", w.consent);
+	if (rename(w.consent, moved) < 0)
+		die("rename: %s", strerror(errno));
+	refused_leaf(&w.hub, SVPN_RULE_CONSENT, "no owner consent: missing");
+	if (rename(moved, w.consent) < 0)
+		die("rename: %s", strerror(errno));
+
+	/* The controller that gave it is dead. */
+	if ((child = fork()) < 0)
+		die("fork: %s", strerror(errno));
+	if (child == 0) {
+		pause();
+		_exit(0);
+	}
+	st = start_time(child);
+	kill(child, SIGKILL);
+	waitpid(child, NULL, 0);
+	write_consent(child, st, 0644);
+	refused_leaf(&w.hub, SVPN_RULE_CONSENT, "no owner consent: stale");
+
+	/* Alive, but another process than the one that gave it. */
+	write_consent(getpid(), start_time(getpid()) + 1, 0644);
+	refused_leaf(&w.hub, SVPN_RULE_CONSENT, "no owner consent: stale");
+
+	/* Writable by others; owned by someone else; corrupt. */
+	write_consent(getpid(), start_time(getpid()), 0666);
+	refused_leaf(&w.hub, SVPN_RULE_CONSENT, "bad owner/mode");
+	good_consent();
+	if (geteuid() == 0) {
+		if (chown(w.consent, 12345, 12345) < 0)
+			die("chown: %s", strerror(errno));
+		refused_leaf(&w.hub, SVPN_RULE_CONSENT, "owned by uid 12345");
+	}
+	write_file(w.consent, "{\"v\":1,\"pid\":", 0644);
+	refused_leaf(&w.hub, SVPN_RULE_CONSENT, "corrupt");
+
+	good_consent();
+	drain();
+	CHECK(handshake(w.h, chain, 2) == OPENVPN_PLUGIN_FUNC_SUCCESS,
+	    "consent restored: accepted");
+	drain();
+}
+
+static void
+case_policy_changes(void)
+{
+	struct cert *chain[] = { &w.hub, &w.ca };
+
+	/* Re-read when it changes: hub1 no longer allowed. */
+	log_clear();
+	write_policy("\"hub2.support.example\"");
+	refused_leaf(&w.hub, SVPN_RULE_SERVER_NAME, NULL);
+	CHECK(log_has(PLOG_NOTE, "policy: reloaded"), "reload is logged");
+
+	/* Invalid: everything refused, at every depth, saying why. */
+	log_clear();
+	drain();
+	write_file(w.policy, "{\"server_names\": [\"*\"], \"ca_sha256\": "
+	    "[\"00\"]}", 0644);
+	CHECK(verify_at(w.h, chain, 2, 1, NULL, true) ==
+	    OPENVPN_PLUGIN_FUNC_ERROR, "invalid policy: root refused");
+	expect_verdict(1, &w.ca, SVPN_RULE_POLICY, "server_names[0]");
+	CHECK(verify_at(w.h, chain, 2, 0, NULL, true) ==
+	    OPENVPN_PLUGIN_FUNC_ERROR, "invalid policy: hub refused");
+	expect_verdict(0, &w.hub, SVPN_RULE_POLICY, NULL);
+	CHECK(log_has(PLOG_ERR, "every hub certificate will be refused"),
+	    "an invalid policy is logged as an error");
+
+	/* Removed. */
+	if (unlink(w.policy) < 0)
+		die("unlink: %s", strerror(errno));
+	log_clear();
+	CHECK(verify_at(w.h, chain, 2, 1, NULL, true) ==
+	    OPENVPN_PLUGIN_FUNC_ERROR, "removed policy: refused");
+	expect_verdict(1, &w.ca, SVPN_RULE_POLICY, "no such file");
+
+	write_policy(GOOD_NAMES);
+	drain();
+	CHECK(handshake(w.h, chain, 2) == OPENVPN_PLUGIN_FUNC_SUCCESS,
+	    "policy restored: accepted");
+	drain();
+}
+
+static void
+case_missing_policy_at_open(void)
+{
+	struct cert *chain[] = { &w.hub, &w.ca };
+	char path[160];
+	openvpn_plugin_handle_t h;
+
+	snprintf(path, sizeof(path), "%s/no-such-policy.json", w.dir);
+	log_clear();
+	drain();
+	h = open_main(path, SSLAPI_OPENSSL);
+	CHECK(h != NULL, "a missing policy still loads");
+	CHECK(log_has(PLOG_ERR, "every hub certificate will be refused"),
+	    "and says so");
+	CHECK(verify_at(h, chain, 2, 1, NULL, true) ==
+	    OPENVPN_PLUGIN_FUNC_ERROR, "missing policy: root refused");
+	expect_verdict(1, &w.ca, SVPN_RULE_POLICY, "no such file");
+	CHECK(verify_at(h, chain, 2, 0, NULL, true) ==
+	    OPENVPN_PLUGIN_FUNC_ERROR, "missing policy: hub refused");
+	expect_verdict(0, &w.hub, SVPN_RULE_POLICY, NULL);
+	w.close_v1(h);
+}
+
+static void
+case_not_openssl(void)
+{
+	struct cert *chain[] = { &w.hub, &w.ca };
+	openvpn_plugin_handle_t h;
+
+	log_clear();
+	drain();
+	h = open_main(w.policy, SSLAPI_MBEDTLS);
+	CHECK(h != NULL, "loads with another SSL library");
+	CHECK(log_has(PLOG_WARN, "does not use OpenSSL"), "and warns");
+	/* The root is checked from the env; the hub cannot be. */
+	CHECK(verify_at(h, chain, 2, 1, NULL, true) ==
+	    OPENVPN_PLUGIN_FUNC_SUCCESS, "root pinned from the env digest");
+	expect_verdict(1, &w.ca, NULL, NULL);
+	CHECK(verify_at(h, chain, 2, 0, NULL, true) ==
+	    OPENVPN_PLUGIN_FUNC_ERROR, "hub refused: no X509");
+	expect_verdict(0, &w.hub, SVPN_RULE_CERT, "not available");
+	w.close_v1(h);
+	/* With OpenSSL but no current_cert at depth 0: rule cert. */
+	log_clear();
+	CHECK(verify_at(w.h, chain, 2, 1, NULL, true) ==
+	    OPENVPN_PLUGIN_FUNC_SUCCESS, "depth 1 accepted");
+	expect_verdict(1, &w.ca, NULL, NULL);
+	CHECK(verify_at(w.h, chain, 2, 0, NULL, false) ==
+	    OPENVPN_PLUGIN_FUNC_ERROR, "no current_cert: refused");
+	expect_verdict(0, &w.hub, SVPN_RULE_CERT, "not available");
+	drain();
+}
+
+static void
+hook_env(struct env *e)
+{
+	env_add(e, "verb=3");
+	env_add(e, "dev=tun0");
+	env_add(e, "dev_type=tun");
+	env_add(e, "ifconfig_local=" TUN_IP);
+	env_add(e, "ifconfig_netmask=255.255.255.0");
+	env_add(e, "trusted_ip=" HUB_IP);
+	env_add(e, "trusted_port=%d", HUB_PORT);
+	env_add(e, "untrusted_ip=" HUB_IP);
+	env_add(e, "untrusted_port=%d", HUB_PORT);
+	env_add(e, "common_name=hub1.support.example");
+	env_add(e, "tls_digest_sha256_0=%s", w.hub.env_fp);
+	env_add(e, "tls_digest_sha256_1=%s", w.ca.env_fp);
+}
+
+static void
+case_hooks(void)
+{
+	const char *up_argv[] = { "plugin.so", "tun0", "1500", "0", TUN_IP,
+	    "255.255.255.0", "init", NULL };
+	const char *ip_argv[] = { "plugin.so", "[AF_INET]" HUB_IP " 1194",
+	    NULL };
+	const char *no_argv[] = { "plugin.so", NULL };
+	struct env e = { .n = 0 };
+	json_t *ev;
+
+	drain();
+	hook_env(&e);
+	CHECK(call(w.h, OPENVPN_PLUGIN_TLS_FINAL, no_argv, &e, -1, NULL) ==
+	    OPENVPN_PLUGIN_FUNC_SUCCESS, "TLS_FINAL succeeds");
+	if ((ev = next_event(SVPN_EV_TLS_FINAL)) != NULL) {
+		expect_str(ev, SVPN_EV_CN, "hub1.support.example");
+		expect_str(ev, SVPN_EV_SERVER_IP, HUB_IP);
+		expect_int(ev, SVPN_EV_SERVER_PORT, HUB_PORT);
+		json_decref(ev);
+	}
+	CHECK(call(w.h, OPENVPN_PLUGIN_IPCHANGE, ip_argv, &e, -1, NULL) ==
+	    OPENVPN_PLUGIN_FUNC_SUCCESS, "IPCHANGE succeeds");
+	if ((ev = next_event(SVPN_EV_IPCHANGE)) != NULL) {
+		expect_str(ev, SVPN_EV_SERVER_IP, HUB_IP);
+		expect_int(ev, SVPN_EV_SERVER_PORT, HUB_PORT);
+		expect_str(ev, SVPN_EV_CN, "hub1.support.example");
+		json_decref(ev);
+	}
+	CHECK(call(w.h, OPENVPN_PLUGIN_UP, up_argv, &e, -1, NULL) ==
+	    OPENVPN_PLUGIN_FUNC_SUCCESS, "UP succeeds (no IPv6)");
+	if ((ev = next_event(SVPN_EV_UP)) != NULL) {
+		expect_str(ev, SVPN_EV_DEV, "tun0");
+		expect_str(ev, SVPN_EV_LOCAL_IP, TUN_IP);
+		expect_str(ev, SVPN_EV_LOCAL_IP6, NULL);
+		expect_str(ev, SVPN_EV_NETMASK, "255.255.255.0");
+		expect_str(ev, SVPN_EV_SERVER_IP, HUB_IP);
+		expect_int(ev, SVPN_EV_SERVER_PORT, HUB_PORT);
+		expect_str(ev, SVPN_EV_CN, "hub1.support.example");
+		expect_str(ev, SVPN_EV_SHA256, w.hub.ev_fp);
+		json_decref(ev);
+	}
+	env_add(&e, "ifconfig_ipv6_local=2001:db8::2");
+	CHECK(call(w.h, OPENVPN_PLUGIN_UP, up_argv, &e, -1, NULL) ==
+	    OPENVPN_PLUGIN_FUNC_SUCCESS, "UP succeeds (IPv6)");
+	if ((ev = next_event(SVPN_EV_UP)) != NULL) {
+		expect_str(ev, SVPN_EV_LOCAL_IP6, "2001:db8::2");
+		json_decref(ev);
+	}
+	CHECK(call(w.h, OPENVPN_PLUGIN_ROUTE_UP, no_argv, &e, -1, NULL) ==
+	    OPENVPN_PLUGIN_FUNC_SUCCESS, "ROUTE_UP succeeds");
+	if ((ev = next_event(SVPN_EV_ROUTE_UP)) != NULL) {
+		expect_str(ev, SVPN_EV_DEV, "tun0");
+		expect_str(ev, SVPN_EV_LOCAL_IP, TUN_IP);
+		expect_str(ev, SVPN_EV_SERVER_IP, HUB_IP);
+		expect_int(ev, SVPN_EV_SERVER_PORT, HUB_PORT);
+		json_decref(ev);
+	}
+	env_add(&e, "signal=sigusr1");
+	CHECK(call(w.h, OPENVPN_PLUGIN_ROUTE_PREDOWN, up_argv, &e, -1, NULL) ==
+	    OPENVPN_PLUGIN_FUNC_SUCCESS, "ROUTE_PREDOWN succeeds");
+	if ((ev = next_event(SVPN_EV_ROUTE_PREDOWN)) != NULL) {
+		expect_str(ev, SVPN_EV_DEV, "tun0");
+		expect_str(ev, SVPN_EV_SIGNAL, "sigusr1");
+		json_decref(ev);
+	}
+	CHECK(call(w.h, OPENVPN_PLUGIN_DOWN, up_argv, &e, -1, NULL) ==
+	    OPENVPN_PLUGIN_FUNC_SUCCESS, "DOWN succeeds");
+	if ((ev = next_event(SVPN_EV_DOWN)) != NULL) {
+		expect_str(ev, SVPN_EV_DEV, "tun0");
+		expect_str(ev, SVPN_EV_LOCAL_IP, TUN_IP);
+		expect_str(ev, SVPN_EV_SIGNAL, "sigusr1");
+		json_decref(ev);
+	}
+	env_free(&e);
+	/* A hook openvpn gives with an empty env: fields are left out. */
+	env_add(&e, "verb=3");
+	CHECK(call(w.h, OPENVPN_PLUGIN_DOWN, no_argv, &e, -1, NULL) ==
+	    OPENVPN_PLUGIN_FUNC_SUCCESS, "DOWN with no env succeeds");
+	if ((ev = next_event(SVPN_EV_DOWN)) != NULL) {
+		CHECK(json_object_size(ev) == 3, "only v, type, pid");
+		json_decref(ev);
+	}
+	/* A type we did not ask for. */
+	CHECK(call(w.h, OPENVPN_PLUGIN_LEARN_ADDRESS, no_argv, &e, -1, NULL) ==
+	    OPENVPN_PLUGIN_FUNC_SUCCESS, "an unexpected type succeeds");
+	env_free(&e);
+}
+
+static double
+now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
+}
+
+static void
+case_no_daemon(void)
+{
+	const char *argv[] = { "plugin.so", NULL };
+	struct cert *chain[] = { &w.hub, &w.ca };
+	struct env e = { .n = 0 };
+	double t0, worst = 0, t;
+	json_t *ev;
+	int i;
+
+	/* The controller goes away: nothing fails, nothing blocks. */
+	close(w.rx);
+	unlink(w.events);
+	hook_env(&e);
+	for (i = 0; i < 50; i++) {
+		t0 = now_us();
+		CHECK(call(w.h, OPENVPN_PLUGIN_UP, argv, &e, -1, NULL) ==
+		    OPENVPN_PLUGIN_FUNC_SUCCESS, "UP without a daemon");
+		CHECK(call(w.h, OPENVPN_PLUGIN_DOWN, argv, &e, -1, NULL) ==
+		    OPENVPN_PLUGIN_FUNC_SUCCESS, "DOWN without a daemon");
+		t = now_us() - t0;
+		worst = t > worst ? t : worst;
+	}
+	CHECK(handshake(w.h, chain, 2) == OPENVPN_PLUGIN_FUNC_SUCCESS,
+	    "handshake without a daemon");
+	printf("     no daemon: worst UP+DOWN pair %.0f us\n", worst);
+	/* It comes back: the plugin re-connects within a second or so. */
+	bind_rx();
+	usleep(1100 * 1000);
+	CHECK(call(w.h, OPENVPN_PLUGIN_ROUTE_UP, argv, &e, -1, NULL) ==
+	    OPENVPN_PLUGIN_FUNC_SUCCESS, "ROUTE_UP after the daemon is back");
+	if ((ev = next_event(SVPN_EV_ROUTE_UP)) != NULL)
+		json_decref(ev);
+	/* A full queue: events are dropped, calls stay quick. */
+	worst = 0;
+	for (i = 0; i < 3000; i++) {
+		t0 = now_us();
+		CHECK(call(w.h, OPENVPN_PLUGIN_UP, argv, &e, -1, NULL) ==
+		    OPENVPN_PLUGIN_FUNC_SUCCESS, "UP with a full queue");
+		t = now_us() - t0;
+		worst = t > worst ? t : worst;
+	}
+	printf("     full queue: worst UP %.0f us\n", worst);
+	drain();
+	env_free(&e);
+}
+
+/* As openvpn after --user nobody: renegotiations run unprivileged. */
+static void
+case_privilege_drop(void)
+{
+	struct cert *chain[] = { &w.hub, &w.ca };
+	int status, i;
+	pid_t child;
+	json_t *ev;
+
+	if (geteuid() != 0) {
+		printf("     (not root: privilege-drop case skipped)\n");
+		return;
+	}
+	drain();
+	if ((child = fork()) < 0)
+		die("fork: %s", strerror(errno));
+	if (child == 0) {
+		if (setgroups(0, NULL) < 0 || setgid(65534) < 0 ||
+		    setuid(65534) < 0)
+			_exit(3);
+		/* Consent 0644 in a 0711 dir, /proc, the connected socket. */
+		_exit(handshake(w.h, chain, 2) == OPENVPN_PLUGIN_FUNC_SUCCESS ?
+		    0 : 1);
+	}
+	waitpid(child, &status, 0);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	    "as nobody: handshake accepted (status %d)", status);
+	/* Both events came from the child, over the socket opened as root. */
+	for (i = 0; i < 2; i++) {
+		struct pollfd pfd = { .fd = w.rx, .events = POLLIN };
+		char buf[SVPN_EVENT_MAX + 1];
+		ssize_t n = -1;
+
+		if (poll(&pfd, 1, 1000) > 0)
+			n = recv(w.rx, buf, sizeof(buf), MSG_DONTWAIT);
+		ev = n > 0 ? json_loadb(buf, (size_t)n, 0, NULL) : NULL;
+		CHECK(ev != NULL && json_integer_value(json_object_get(ev,
+		    "pid")) == child && strcmp(json_string_value(
+		    json_object_get(ev, "result")), "accepted") == 0,
+		    "as nobody: accepted event %d sent", i);
+		json_decref(ev);
+	}
+	drain();
+}
+
+/* env and argv for TLS_VERIFY at depth of chain, built once. */
+static void
+verify_env(struct env *e, struct cert *const *chain, int n, int depth)
+{
+	int d;
+
+	env_add(e, "verb=3");
+	env_add(e, "untrusted_ip=" HUB_IP);
+	env_add(e, "untrusted_port=%d", HUB_PORT);
+	for (d = depth; d < n; d++) {
+		env_add(e, "tls_id_%d=O=Support Test, CN=%s", d, chain[d]->cn);
+		env_add(e, "tls_digest_sha256_%d=%s", d, chain[d]->env_fp);
+		env_add(e, "X509_%d_CN=%s", d, chain[d]->cn);
+	}
+	if (depth == 0)
+		env_add(e, "common_name=%s", chain[0]->cn);
+}
+
+/* Times only the plugin's calls: env and argv are made beforehand. */
+static void
+bench(long n)
+{
+	struct cert *chain[] = { &w.hub, &w.ca };
+	struct env e1 = { .n = 0 }, e0 = { .n = 0 };
+	const char *a1[] = { "plugin.so", "1", "CN=Support Root CA", NULL };
+	const char *a0[] = { "plugin.so", "0", "CN=hub1.support.example",
+	    NULL };
+	struct openvpn_plugin_args_func_in in1 = {
+		.type = OPENVPN_PLUGIN_TLS_VERIFY, .argv = a1, .envp = e1.v,
+		.handle = w.h, .current_cert_depth = 1,
+		.current_cert = w.ca.x509,
+	};
+	struct openvpn_plugin_args_func_in in0 = {
+		.type = OPENVPN_PLUGIN_TLS_VERIFY, .argv = a0, .envp = e0.v,
+		.handle = w.h, .current_cert_depth = 0,
+		.current_cert = w.hub.x509,
+	};
+	struct openvpn_plugin_args_func_return ret = { .return_list = NULL };
+	double t0, d0 = 0, d1 = 0, worst = 0, t;
+	long i;
+	int rc;
+
+	verbose = false;
+	verify_env(&e1, chain, 2, 1);
+	verify_env(&e0, chain, 2, 0);
+	drain();
+	for (i = 0; i < n; i++) {
+		t0 = now_us();
+		rc = w.func_v3(OPENVPN_PLUGINv3_STRUCTVER, &in1, &ret);
+		d1 += now_us() - t0;
+		t0 = now_us();
+		rc |= w.func_v3(OPENVPN_PLUGINv3_STRUCTVER, &in0, &ret);
+		t = now_us() - t0;
+		d0 += t;
+		worst = t > worst ? t : worst;
+		if (rc != OPENVPN_PLUGIN_FUNC_SUCCESS)
+			die("bench: handshake refused");
+		drain();
+	}
+	printf("bench: TLS_VERIFY depth 0: %.1f us per call (worst %.0f us); "
+	    "depth 1: %.1f us per call; %ld handshakes\n", d0 / (double)n,
+	    worst, d1 / (double)n, n);
+	env_free(&e1);
+	env_free(&e0);
+}
+
+static void
+load(const char *so)
+{
+	if ((w.dl = dlopen(so, RTLD_NOW | RTLD_LOCAL)) == NULL)
+		die("dlopen %s: %s", so, dlerror());
+	*(void **)&w.open_v3 = dlsym(w.dl, "openvpn_plugin_open_v3");
+	*(void **)&w.func_v3 = dlsym(w.dl, "openvpn_plugin_func_v3");
+	*(void **)&w.close_v1 = dlsym(w.dl, "openvpn_plugin_close_v1");
+	*(void **)&w.min_version = dlsym(w.dl,
+	    "openvpn_plugin_min_version_required_v1");
+	if (!w.open_v3 || !w.func_v3 || !w.close_v1 || !w.min_version)
+		die("%s lacks an entry point", so);
+	CHECK(dlsym(w.dl, "policy_parse") == NULL &&
+	    dlsym(w.dl, "verify_tls") == NULL &&
+	    dlsym(w.dl, "event_sender_send") == NULL,
+	    "internal functions are not exported");
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *so = NULL;
+	long bench_n = 0;
+	int i;
+
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "-v") == 0)
+			verbose = true;
+		else if (strcmp(argv[i], "--bench") == 0 && i + 1 < argc)
+			bench_n = strtol(argv[++i], NULL, 10);
+		else if (so == NULL && argv[i][0] != '-')
+			so = argv[i];
+		else
+			die("usage: plugin_driver PLUGIN.so [-v] [--bench N]");
+	}
+	if (so == NULL)
+		die("usage: plugin_driver PLUGIN.so [-v] [--bench N]");
+	/* A call that blocks would hang the run: fail it instead. */
+	alarm(60);
+	signal(SIGPIPE, SIG_IGN);
+	setup_world();
+	load(so);
+
+	CHECK(w.min_version() == 3, "min_version_required is 3");
+	log_clear();
+	w.h = open_main(w.policy, SSLAPI_OPENSSL);
+	if (w.h == NULL)
+		die("the plugin does not load");
+	CHECK(log_has(PLOG_NOTE, "pinned roots"), "open logs the policy");
+
+	case_bad_args();
+	case_accept();
+	case_refusals();
+	case_consent();
+	case_policy_changes();
+	case_missing_policy_at_open();
+	case_not_openssl();
+	case_hooks();
+	case_privilege_drop();
+	case_no_daemon();
+	if (bench_n > 0) {
+		alarm(0);
+		bench(bench_n);
+	}
+	CHECK(!plog.bad_name, "every log line names the plugin 'supportvpn'");
+
+	w.close_v1(w.h);
+	w.close_v1(NULL);
+	dlclose(w.dl);
+	teardown_world();
+	printf("plugin_driver: %d checks, %d failed\n", checks, failures);
+	return failures == 0 ? 0 : 1;
+}
