@@ -205,16 +205,21 @@ run: all
 	    conf/supportvpnd.json > $(BUILD)/run/supportvpnd.json
 	./$(BUILD)/supportvpnd --config $(BUILD)/run/supportvpnd.json --log-level debug
 
+# Example configurations are installed only where none exists yet.
 install: all
-	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(SYSCONFDIR)/supportvpn
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(PLUGINDIR) \
+		$(DESTDIR)$(SYSCONFDIR)/supportvpn
 	install -m 0755 $(BUILD)/supportvpnd $(DESTDIR)$(SBINDIR)/supportvpnd
 	install -m 0755 $(BUILD)/supportvpnctl $(DESTDIR)$(BINDIR)/supportvpnctl
-	for f in conf/supportvpnd.json conf/client.ovpn; do \
+	install -m 0644 $(PLUGIN) $(DESTDIR)$(PLUGINDIR)/openvpn-plugin-supportvpn.so
+	for f in conf/supportvpnd.json conf/client.ovpn conf/policy.json; do \
 		[ -e $(DESTDIR)$(SYSCONFDIR)/supportvpn/$$(basename $$f) ] || \
 		install -m 0644 $$f $(DESTDIR)$(SYSCONFDIR)/supportvpn/; done
 
 uninstall:
-	rm -f $(DESTDIR)$(SBINDIR)/supportvpnd $(DESTDIR)$(BINDIR)/supportvpnctl
+	rm -f $(DESTDIR)$(SBINDIR)/supportvpnd $(DESTDIR)$(BINDIR)/supportvpnctl \
+		$(DESTDIR)$(PLUGINDIR)/openvpn-plugin-supportvpn.so
+	-rmdir $(DESTDIR)$(PLUGINDIR) 2>/dev/null
 
 asan:
 	$(MAKE) BUILD=build-asan CFLAGS='-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all' \
