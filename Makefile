@@ -120,7 +120,9 @@ $(BUILD)/tests/plugin_driver: $(BUILD)/tests/plugin/driver.o
 $(BUILD)/libsvd.a: $(MODULE_OBJS)
 	$(Q)rm -f $@ && ar rcs $@ $^
 
-$(BUILD)/supportvpnd: $(BUILD)/controller/main.o $(BUILD)/libsvd.a
+# supportvpnd -n checks the plugin's policy with the plugin's parser.
+$(BUILD)/controller/main.o: ALL_CFLAGS += -Iplugin
+$(BUILD)/supportvpnd: $(BUILD)/controller/main.o $(BUILD)/libsvd.a $(BUILD)/libsvplugin.a
 	@echo "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(UV_LIBS)
 
@@ -174,7 +176,8 @@ unit: $(UNIT_BINS) $(HELPER_BINS) $(PLUGIN)
 # The example configuration names installed paths; check it with the
 # client configuration from this tree.
 confcheck: $(BUILD)/supportvpnd
-	$(Q)sed 's|/etc/supportvpn/client.ovpn|$(CURDIR)/conf/client.ovpn|' \
+	$(Q)sed -e 's|/etc/supportvpn/client.ovpn|$(CURDIR)/conf/client.ovpn|' \
+		-e 's|/etc/supportvpn/policy.json|$(CURDIR)/conf/policy.json|' \
 		conf/supportvpnd.json > $(BUILD)/confcheck.json
 	$(Q)./$(BUILD)/supportvpnd -n --config $(BUILD)/confcheck.json
 

@@ -20,6 +20,7 @@
 #include "config.h"
 #include "log.h"
 #include "passthru.h"
+#include "policy.h"		/* plugin/: the same parser the plugin uses */
 #include "supportvpn.h"
 #include "util.h"
 #include "vpn.h"
@@ -143,6 +144,55 @@ open_log(struct app *app)
 	return 0;
 }
 
+/*
+ * Reads plugin.policy with the plugin's own parser, so a policy that would
+ * make the plugin refuse every hub is reported before openvpn ever runs.
+ * 0, or -1 with msg filled.
+ */
+static int
+check_policy(const struct config *cfg, char *msg, size_t len)
+{
+	struct policy_error perr;
+	struct policy *pol;
+	char *buf = NULL;
+	size_t n;
+	FILE *f;
+	int rc = -1;
+
+	if (cfg->ovpn_plugin[0] == '\0')
+		return 0;
+	if ((f = fopen(cfg->plugin_policy, "re")) == NULL) {
+		snprintf(msg, len, "plugin.policy: %s: %s", cfg->plugin_policy,
+		    strerror(errno));
+		return -1;
+	}
+	if ((buf = malloc(POLICY_FILE_MAX + 1)) == NULL) {
+		snprintf(msg, len, "plugin.policy: out of memory");
+		goto out;
+	}
+	n = fread(buf, 1, POLICY_FILE_MAX + 1, f);
+	if (n > POLICY_FILE_MAX) {
+		snprintf(msg, len, "plugin.policy: %s: larger than %d bytes",
+		    cfg->plugin_policy, POLICY_FILE_MAX);
+		goto out;
+	}
+	if ((pol = policy_parse(buf, n, &perr)) == NULL) {
+		if (perr.line > 0)
+			snprintf(msg, len, "plugin.policy: %s: line %d: %s",
+			    cfg->plugin_policy, perr.line, perr.text);
+		else
+			snprintf(msg, len, "plugin.policy: %s: %s",
+			    cfg->plugin_policy, perr.text);
+		goto out;
+	}
+	policy_free(pol);
+	rc = 0;
+out:
+	free(buf);
+	fclose(f);
+	return rc;
+}
+
 static int
 check_config(const char *path, struct config *cfg)
 {
@@ -205,6 +255,7 @@ main(int argc, char *argv[])
 		{ NULL, 0, NULL, 0 },
 	};
 	struct app app;
+	char policy_msg[512] = "";
 	const char *config_path = NULL;
 	int ch, level = -1, check_only = 0, rc;
 
@@ -242,6 +293,12 @@ main(int argc, char *argv[])
 	}
 	if (check_config(config_path, &app.cfg) < 0)
 		return 1;
+	if (check_policy(&app.cfg, policy_msg, sizeof(policy_msg)) < 0 &&
+	    check_only) {
+		fprintf(stderr, "supportvpnd: %s\n", policy_msg);
+		config_deinit(&app.cfg);
+		return 1;
+	}
 	if (check_only) {
 		printf("supportvpnd: %s: configuration OK\n", config_path);
 		config_deinit(&app.cfg);
@@ -254,6 +311,10 @@ main(int argc, char *argv[])
 	(void)open_log(&app);	/* without a file, stderr still works */
 	log_info("supportvpnd %s starting (libuv %s, jansson %s)",
 	    SUPPORTVPN_VERSION, uv_version_string(), JANSSON_VERSION);
+	/* Not fatal: the plugin refuses every hub, which is fail-closed. */
+	if (policy_msg[0] != '\0')
+		log_error("%s; the plugin will refuse every support server",
+		    policy_msg);
 	if ((rc = app_start(&app)) < 0) {
 		app.exit_code = 1;
 		if (app.vpn != NULL)
