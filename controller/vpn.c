@@ -890,6 +890,10 @@ on_tls_verify(struct vpn *v, json_t *ev)
 		note_refusal(v, "every support server is refused because the "
 		    "plugin's policy %s is unusable: %s", v->cfg->plugin_policy,
 		    reason);
+	else if (depth > 0)
+		note_refusal(v, "the server's certificate chain ends in '%s', "
+		    "which is not a vendor support root (%s: %s)", cn, rule,
+		    reason);
 	else
 		note_refusal(v, "the server presented certificate '%s', which "
 		    "is not a vendor support server (%s: %s)", cn, rule, reason);
@@ -930,6 +934,9 @@ on_proc_line(const char *line, void *arg)
 
 	if ((p = strstr(line, "VERIFY ")) == NULL || strstr(p, "ERROR") ==
 	    NULL || strncmp(p, "VERIFY OK", 9) == 0)
+		return;
+	/* openvpn's echo of a plugin refusal: the event has it, with rule. */
+	if (strncmp(p, "VERIFY PLUGIN ", 14) == 0)
 		return;
 	if ((err = strstr(p, "error=")) != NULL)
 		note_refusal(v, "openvpn refused the support server's "

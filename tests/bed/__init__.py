@@ -5,20 +5,23 @@ management protocol. See core.py for the layout; DESIGN.md section 8 for
 the rules."""
 
 from .api import ApiClient, ApiClosed, ApiError
-from .appliance import (Appliance, build_dir, client_config, plugin_path,
-                        supportvpnctl_path, supportvpnd_path)
+from .appliance import (SERVER_NAMES, Appliance, build_dir, client_config,
+                        plugin_path, policy_doc, supportvpnctl_path,
+                        supportvpnd_path, write_policy)
 from .core import (ALL_PREFIXES, HUB_IP, HUB_TUNNEL_IP, MEMBER_IPS, STAFF_IP,
                    Bed, BedError, Hub, Proc, TcpService, our_netns, probe,
                    sweep_stale, tail, wait_until)
 from .mgmt import MgmtClient, MgmtError
 from .netns import in_netns, list_netns, netns_pids, proc_comm
-from .pki import Pki
+from .pki import Pki, normalize_fingerprint
 
 __all__ = [
-    "ApiClient", "ApiClosed", "ApiError", "Appliance", "build_dir",
-    "client_config", "plugin_path", "supportvpnctl_path", "supportvpnd_path",
+    "ApiClient", "ApiClosed", "ApiError", "Appliance", "SERVER_NAMES",
+    "build_dir", "client_config", "plugin_path", "policy_doc",
+    "supportvpnctl_path", "supportvpnd_path", "write_policy",
     "ALL_PREFIXES", "HUB_IP", "HUB_TUNNEL_IP", "MEMBER_IPS", "STAFF_IP", "Bed",
     "BedError", "Hub", "Proc", "TcpService", "our_netns", "probe",
     "sweep_stale", "tail", "wait_until", "MgmtClient", "MgmtError",
     "in_netns", "list_netns", "netns_pids", "proc_comm", "Pki",
+    "normalize_fingerprint",
 ]

@@ -36,9 +36,13 @@ def plugin_path():
 
 def client_config(pki, name="appliance-0001", remote=HUB_IP, port=1194,
                   proto="udp", ca="ca", server_name="hub1.support.example",
-                  extra=()):
+                  extra=(), hub_checks=True):
     """The connection-only openvpn client config (no management, daemon,
-    log, writepid or plugin options: supportvpnd adds those)."""
+    log, writepid or plugin options: supportvpnd adds those).
+
+    hub_checks=False leaves out openvpn's own hub-certificate options
+    (remote-cert-tls, verify-x509-name): with the plugin, its policy alone
+    must keep rogue hubs out. `ca` names a Pki certificate or bundle."""
     lines = [
         "client",
         "dev tun",
@@ -48,14 +52,46 @@ def client_config(pki, name="appliance-0001", remote=HUB_IP, port=1194,
         f"cert {pki.crt(name)}",
         f"key {pki.key(name)}",
         f"tls-crypt {pki.tls_crypt}",
-        "remote-cert-tls server",
-        f"verify-x509-name {server_name} name",
+    ]
+    if hub_checks:
+        lines += ["remote-cert-tls server",
+                  f"verify-x509-name {server_name} name"]
+    lines += [
         "connect-retry 1 1",
         "server-poll-timeout 3",
         "persist-key",
         "verb 3",
     ] + list(extra)
     return "\n".join(lines) + "\n"
+
+
+# The plugin policy the bed uses unless a test says otherwise (DESIGN.md 5).
+SERVER_NAMES = ("hub1.support.example", "*.support.example")
+
+
+def policy_doc(pki, server_names=SERVER_NAMES, roots=("ca",)):
+    """The policy as a dict: `server_names`, and `roots` (Pki CA names)
+    pinned by the fingerprint openssl prints for them (upper-case hex with
+    colons: DESIGN.md says that spelling is accepted as it is)."""
+    return {"server_names": list(server_names),
+            "ca_sha256": [pki.fingerprint_openssl(r) for r in roots]}
+
+
+def write_policy(path, pki=None, server_names=SERVER_NAMES, roots=("ca",),
+                 doc=None, text=None):
+    """Writes a plugin policy file (mode 0644) and returns its path: `text`
+    verbatim if given, else `doc` (a dict) as JSON, else
+    policy_doc(pki, server_names, roots)."""
+    if text is None:
+        if doc is None:
+            doc = policy_doc(pki, server_names, roots)
+        text = json.dumps(doc, indent=2) + "\n"
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        f.write(text)
+    os.chmod(tmp, 0o644)
+    os.replace(tmp, path)
+    return path
 
 
 class Appliance:
@@ -65,13 +101,26 @@ class Appliance:
     run/, supportvpnd.log, supportvpnd.out (stdout+stderr). `client_text`
     replaces the generated client config; `config_extra` is merged into the
     supportvpnd config (dicts merge, other values replace).
+
+    plugin=True runs openvpn with the real plugin (build dir's
+    openvpn-plugin-supportvpn.so): config openvpn.plugin and plugin.policy,
+    and a client config without remote-cert-tls/verify-x509-name, so the
+    plugin decides alone. The policy file is <dir>/policy.json, written from
+    `server_names` and `roots` (pinned CA names), or from `policy` when that
+    is a dict; a str `policy` is used as the path as it is (nothing is
+    written: e.g. a missing file). `client_ca` is the Pki name of the
+    client's `ca` file (a bundle, e.g.). With the plugin, the directories on
+    the way to run_dir and the policy are made traversable (0711), as /run
+    and /etc are on an appliance, so an openvpn that dropped to `user
+    nobody` still reaches the consent record, events.sock and the policy.
     """
 
     _count = 0
 
     def __init__(self, bed, role="dev", name="appliance-0001", tag=None,
                  api_port=7515, client_text=None, client_extra=(),
-                 config_extra=None, remote=HUB_IP):
+                 config_extra=None, remote=HUB_IP, plugin=False, policy=None,
+                 server_names=SERVER_NAMES, roots=("ca",), client_ca="ca"):
         Appliance._count += 1
         self.bed, self.role, self.name = bed, role, name
         self.ns = bed.ns(role)
@@ -83,6 +132,8 @@ class Appliance:
         self.client_path = os.path.join(self.dir, "client.ovpn")
         self.log_path = os.path.join(self.dir, "supportvpnd.log")
         self.out_path = os.path.join(self.dir, "supportvpnd.out")
+        self.policy_path = os.path.join(self.dir, "policy.json")
+        self.plugin = plugin
         self.api_port = api_port
         self.proc = None
         self.starts = 0
@@ -100,11 +151,22 @@ class Appliance:
             "openvpn": {"binary": OPENVPN, "config": self.client_path,
                         "plugin": ""},
         }
+        if plugin:
+            if isinstance(policy, str):
+                self.policy_path = policy
+            else:
+                write_policy(self.policy_path, bed.pki, server_names, roots,
+                             doc=policy)
+            self.config["openvpn"]["plugin"] = plugin_path()
+            self.config["plugin"] = {"policy": self.policy_path}
+            for d in (bed.dir, self.dir):
+                os.chmod(d, 0o711)
         _merge(self.config, config_extra or {})
         self.write_config()
         self.write_client(client_text if client_text is not None else
                           client_config(bed.pki, name, remote=remote,
-                                        extra=client_extra))
+                                        ca=client_ca, extra=client_extra,
+                                        hub_checks=not plugin))
         bed.extra_logs[f"{self.tag}/supportvpnd.log"] = self.log_path
         bed.extra_logs[f"{self.tag}/supportvpnd.out"] = self.out_path
         bed.track(self)
@@ -126,6 +188,16 @@ class Appliance:
     def mgmt_path(self):
         """The operators' pass-through socket."""
         return os.path.join(self.run_dir, "management.sock")
+
+    @property
+    def events_sock(self):
+        """Where the plugin sends its datagrams (supportvpnd listens)."""
+        return os.path.join(self.run_dir, "events.sock")
+
+    @property
+    def consent_path(self):
+        """The owner-consent record the plugin checks."""
+        return os.path.join(self.run_dir, "consent")
 
     @property
     def openvpn_sock(self):

@@ -350,6 +350,7 @@ class Bed:
         self.failures = []
         self.cleaned = False
         self.hub = None
+        self._hub_kw = None        # the options the running hub started with
         self.extra_logs = {}       # name -> path, for log dumps
         ALL_PREFIXES.append(self.prefix)
         _live_beds.add(self)
@@ -470,7 +471,30 @@ class Bed:
     # -- services ------------------------------------------------------------
     def start_hub(self, **kw):
         self.hub = Hub(self, **kw).start()
+        self._hub_kw = dict(kw)
         return self.hub
+
+    def swap_hub(self, **kw):
+        """Replaces the running hub by one started with `kw` (Hub's options,
+        e.g. cert="foreign-hub") on the same address and port; the old one
+        is stopped first (SIGTERM; openvpn frees the port at once). Each
+        certificate gets its own log, hub-<cert>.log, unless `name` is
+        given. Takes well under a second."""
+        kw.setdefault("name",
+                      f"{kw.get('role', 'hub')}-{kw.get('cert', 'hub')}")
+        if self.hub is not None:
+            self.hub.stop()
+        return self.start_hub(**kw)
+
+    def restore_hub(self, **kw):
+        """Back to the plain hub (Hub's defaults, or `kw`) unless that is
+        what already runs."""
+        if (self.hub is not None and self.hub.proc is not None and
+                self.hub.proc.alive() and self._hub_kw == kw):
+            return self.hub
+        if self.hub is not None:
+            self.hub.stop()
+        return self.start_hub(**kw)
 
     def tcp_service(self, role, port, banner, http=False):
         return self.track(TcpService(self.ns(role), port, banner, http=http))

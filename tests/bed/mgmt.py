@@ -85,6 +85,29 @@ class MgmtClient:
                 self.notifications.append(line)
                 self._unread.append(line)
 
+    def drain(self, seconds, until=None):
+        """Reads whatever arrives during `seconds` (returning early once
+        until(line) is true for a line); returns the lines read. A closed
+        connection ends it early too (self.closed tells)."""
+        deadline = time.monotonic() + seconds
+        got = []
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return got
+            try:
+                line = self._read_line(time.monotonic() + min(left, 0.5))
+            except MgmtError:
+                if self.closed:
+                    return got
+                continue
+            got.append(line)
+            if line.startswith(">"):
+                self.notifications.append(line)
+                self._unread.append(line)
+            if until is not None and until(line):
+                return got
+
     def command(self, cmd, timeout=None):
         """Sends cmd; returns its answer lines (one SUCCESS:/ERROR: line, or
         the block up to and excluding END). Notifications are set aside."""

@@ -10,6 +10,7 @@ a second.
 
 import hashlib
 import os
+import re
 import secrets
 import ssl
 import subprocess
@@ -19,6 +20,9 @@ OPENSSL = "openssl"
 # What a leaf certificate is for: (keyUsage, extendedKeyUsage).
 SERVER_USAGE = ("critical,digitalSignature,keyEncipherment", "serverAuth")
 CLIENT_USAGE = ("critical,digitalSignature", "clientAuth")
+# No extendedKeyUsage at all: OpenSSL's own purpose check lets such a
+# certificate act as a TLS server, so only the plugin's EKU rule stops it.
+NO_EKU_USAGE = ("critical,digitalSignature,keyEncipherment", None)
 
 _REQ_CNF = """\
 [req]
@@ -39,13 +43,28 @@ def _leaf_ext(usage):
     ku, eku = usage
     return ("basicConstraints = critical,CA:FALSE\n"
             f"keyUsage = {ku}\n"
-            f"extendedKeyUsage = {eku}\n"
+            + (f"extendedKeyUsage = {eku}\n" if eku else "") +
             "subjectKeyIdentifier = hash\n"
             "authorityKeyIdentifier = keyid\n")
 
 
 class PkiError(RuntimeError):
     pass
+
+
+def normalize_fingerprint(text):
+    """"sha256:" + 64 lower-case hex digits, from any of the spellings a
+    fingerprint comes in (openssl's "sha256 Fingerprint=AB:CD:...", colons
+    or not, any case, with or without the "sha256:" prefix)."""
+    t = text.strip()
+    if "=" in t:
+        t = t.split("=", 1)[1]
+    if t.lower().startswith("sha256:"):
+        t = t[7:]
+    t = t.replace(":", "").lower()
+    if not re.fullmatch(r"[0-9a-f]{64}", t):
+        raise PkiError(f"not a SHA-256 fingerprint: {text!r}")
+    return "sha256:" + t
 
 
 class Pki:
@@ -62,9 +81,13 @@ class Pki:
       wrongname-hub   CN hub1.evil.example, serverAuth, by ca
       deepname-hub    CN x.hub1.support.example, serverAuth, by ca
       clientasserver  CN hub1.support.example, EKU clientAuth only, by ca
+      noeku-hub       CN hub1.support.example, no EKU extension, by ca
       expired-hub     CN hub1.support.example, serverAuth, by ca, expired 2021
       ca2             a second vendor root CA
       ca2-hub         CN hub2.support.example, serverAuth, by ca2
+
+    bundle() adds CA bundles on request (e.g. ca+ca2: a client that trusts
+    both vendor roots).
     """
 
     def __init__(self, directory):
@@ -88,6 +111,27 @@ class Pki:
         with open(self.crt(name)) as f:
             der = ssl.PEM_cert_to_DER_cert(f.read())
         return hashlib.sha256(der).hexdigest()
+
+    def fingerprint_openssl(self, name, whole_line=False):
+        """The SHA-256 fingerprint as `openssl x509 -noout -fingerprint
+        -sha256` prints it: the part after '=' (upper-case hex with colons),
+        or with whole_line the line itself ("sha256 Fingerprint=AB:..."),
+        i.e. what an operator pastes into a policy file."""
+        out = self._run([OPENSSL, "x509", "-noout", "-fingerprint", "-sha256",
+                         "-in", self.crt(name)]).strip()
+        if "=" not in out:
+            raise PkiError(f"openssl printed no fingerprint for {name}: "
+                           f"{out!r}")
+        return out if whole_line else out.split("=", 1)[1].strip()
+
+    def bundle(self, name, members):
+        """<name>.crt: the PEM certificates of `members` concatenated (a CA
+        bundle for openvpn's `ca` option); returns its path."""
+        text = ""
+        for m in members:
+            with open(self.crt(m)) as f:
+                text += f.read()
+        return self._write(name + ".crt", text)
 
     def text(self, name):
         return self._run([OPENSSL, "x509", "-noout", "-text",
@@ -183,6 +227,8 @@ commonName = supplied
                        SERVER_USAGE)
         self.make_leaf("clientasserver", "hub1.support.example", "ca",
                        CLIENT_USAGE)
+        self.make_leaf("noeku-hub", "hub1.support.example", "ca",
+                       NO_EKU_USAGE)
         self.make_leaf_dated("expired-hub", "hub1.support.example", "ca",
                              SERVER_USAGE, "20200101000000Z", "20210101000000Z")
         self.make_ca("ca2", "Vendor Support Root CA 2")

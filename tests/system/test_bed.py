@@ -3,7 +3,9 @@
 by hand, DNS and the vendor cloud, and cleanup after failures. Needs no
 supportvpnd, so a broken daemon cannot hide a broken bed (or the reverse)."""
 
+import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -74,6 +76,41 @@ def test_pki_fingerprint_matches_openssl(pki):
     assert pki.fingerprint("ca") != pki.fingerprint("ca2")
 
 
+def test_pki_plugin_helpers(pki):
+    """What the plugin tests build on: the no-EKU rogue, the two-root
+    bundle, openssl's fingerprint spellings, and the policy file."""
+    text = pki.text("noeku-hub")
+    assert "Subject: CN = hub1.support.example\n" in text
+    assert "Extended Key Usage" not in text
+    assert verifies(pki, "noeku-hub", "ca")[0]
+    bundle = pki.bundle("ca+ca2", ["ca", "ca2"])
+    assert bundle == pki.crt("ca+ca2")
+    for leaf in ("hub", "ca2-hub"):
+        r = subprocess.run(["openssl", "verify", "-CAfile", bundle,
+                            pki.crt(leaf)], capture_output=True, text=True)
+        assert r.returncode == 0, r.stdout + r.stderr
+    fp = pki.fingerprint_openssl("ca")
+    assert re.fullmatch(r"([0-9A-F]{2}:){31}[0-9A-F]{2}", fp), fp
+    line = pki.fingerprint_openssl("ca", whole_line=True)
+    assert line.lower().startswith("sha256 fingerprint=") and \
+        line.endswith(fp)
+    for spelling in (fp, line, fp.replace(":", "").lower(),
+                     "sha256:" + pki.fingerprint("ca")):
+        assert tb.normalize_fingerprint(spelling) == \
+            "sha256:" + pki.fingerprint("ca")
+    with pytest.raises(tb.pki.PkiError):
+        tb.normalize_fingerprint(fp[:-3])
+    path = tb.write_policy(os.path.join(pki.dir, "policy-test.json"), pki,
+                           server_names=["hub1.support.example"],
+                           roots=("ca", "ca2"))
+    assert os.stat(path).st_mode & 0o777 == 0o644
+    with open(path) as f:
+        doc = json.load(f)
+    assert doc == {"server_names": ["hub1.support.example"],
+                   "ca_sha256": [fp, pki.fingerprint_openssl("ca2")]}
+    os.unlink(path)
+
+
 # -- the network ----------------------------------------------------------------------
 
 def test_namespaces_and_addresses(net):
@@ -137,6 +174,27 @@ def test_plain_openvpn_held_then_released_by_hand(net, service):
     finally:
         assert p.stop() is not None
     assert net.probe("hub", ip, 8080, timeout=1.0) is None
+
+
+def test_hub_swaps_certificates_in_place(net):
+    """swap_hub: the same address and port, another certificate, quickly;
+    restore_hub brings the plain hub back (and is a no-op when it runs)."""
+    plain = net.hub
+    t0 = time.monotonic()
+    rogue = net.swap_hub(cert="wrongname-hub")
+    took = time.monotonic() - t0
+    try:
+        assert took < 3, f"swapping the hub took {took:.1f}s"
+        assert not plain.proc.alive() and rogue.proc.alive()
+        assert (rogue.ip, rogue.port) == (plain.ip, plain.port)
+        assert rogue.cert == "wrongname-hub"
+        assert rogue.log != plain.log and "hub-wrongname-hub" in rogue.log
+        assert "Initialization Sequence Completed" in rogue.log_text()
+    finally:
+        back = net.restore_hub()
+    assert back is not rogue and back.cert == "hub" and back.proc.alive()
+    assert not rogue.proc.alive()
+    assert net.restore_hub() is back
 
 
 def test_dns_cloud_and_resolv_conf(pki):
