@@ -194,7 +194,7 @@ check:
 demo: deps all
 	/usr/bin/python3 tests/demo.py
 
-bench: all $(BENCH_BINS)
+bench: all $(BENCH_BINS) $(HELPER_BINS)
 	/usr/bin/python3 tests/bench/bench.py
 
 # Foreground, debug logging, the example configuration with state and run

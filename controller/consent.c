@@ -74,8 +74,12 @@ consent_grant(const char *path)
 	json_decref(rec);
 	if (text == NULL)
 		return -ENOMEM;
-	/* Readable by openvpn after it drops privileges; writable by us only. */
-	rc = util_write_atomic(path, text, strlen(text), 0644);
+	/*
+	 * Readable by openvpn after it drops privileges; writable by us only.
+	 * Not fsynced: after a power loss the record is void anyway (this
+	 * process is gone), and the release must not wait for the disk.
+	 */
+	rc = util_write_atomic(path, text, strlen(text), 0644, false);
 	free(text);
 	return rc;
 }

@@ -112,7 +112,7 @@ settings_save(const char *path, const struct settings *s)
 	json_decref(root);
 	if (text == NULL)
 		return -ENOMEM;
-	rc = util_write_atomic(path, text, strlen(text), 0600);
+	rc = util_write_atomic(path, text, strlen(text), 0600, true);
 	free(text);
 	return rc;
 }

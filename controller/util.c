@@ -113,7 +113,7 @@ write_all(int fd, const char *p, size_t len)
 
 int
 util_write_atomic(const char *path, const void *data, size_t len,
-    unsigned mode)
+    unsigned mode, bool durable)
 {
 	char tmp[4096];
 	int fd, rc;
@@ -131,7 +131,7 @@ util_write_atomic(const char *path, const void *data, size_t len,
 	}
 	if ((rc = write_all(fd, data, len)) < 0)
 		goto fail;
-	if (fsync(fd) < 0) {
+	if (durable && fsync(fd) < 0) {
 		rc = -errno;
 		goto fail;
 	}
@@ -145,7 +145,7 @@ util_write_atomic(const char *path, const void *data, size_t len,
 		rc = -errno;
 		goto fail;
 	}
-	return util_fsync_dir(path);
+	return durable ? util_fsync_dir(path) : 0;
 fail:
 	if (fd >= 0)
 		close(fd);

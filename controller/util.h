@@ -25,12 +25,13 @@ int64_t	util_now_ms(void);
 char	*util_time_fmt(char *buf, int64_t ms, bool millis);
 
 /*
- * Replaces path with data atomically and durably: writes path.tmp with
- * mode, fsyncs it, renames it over path, fsyncs the directory. On failure
- * path is untouched and the temp file removed. 0 or -errno.
+ * Replaces path with data atomically: writes path.tmp with mode, renames
+ * it over path. durable adds an fsync of the file before the rename and
+ * of the directory after it (survives power loss). On failure path is
+ * untouched and the temp file removed. 0 or -errno.
  */
 int	util_write_atomic(const char *path, const void *data, size_t len,
-	    unsigned mode);
+	    unsigned mode, bool durable);
 /* fsync of the directory holding path. 0 or -errno. */
 int	util_fsync_dir(const char *path);
 /* mkdir -p with mode for each created part. 0 or -errno. */

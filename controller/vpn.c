@@ -92,6 +92,7 @@ struct vpn {
 	/* Why the last handshake was refused, in words; "" after success. */
 	char			 refusal[512];
 	struct events		*events;	/* NULL without the plugin */
+	bool			 consent_given;	/* our record is in place */
 
 	struct vpn_waiter	*waiters;
 	void			(*shutdown_done)(void *);
@@ -279,9 +280,29 @@ revoke_consent(struct vpn *v)
 {
 	int rc;
 
-	if (with_plugin(v) && (rc = consent_revoke(v->cfg->consent_file)) < 0)
+	if (!with_plugin(v))
+		return;
+	v->consent_given = false;
+	if ((rc = consent_revoke(v->cfg->consent_file)) < 0)
 		log_error("consent: cannot remove %s: %s",
 		    v->cfg->consent_file, strerror(-rc));
+}
+
+/* Writes the record unless ours is still in place (openvpn's own
+ * restarts release the hold again without a new owner decision). */
+static int
+grant_consent(struct vpn *v)
+{
+	struct stat st;
+	int rc;
+
+	if (!with_plugin(v) || (v->consent_given &&
+	    stat(v->cfg->consent_file, &st) == 0))
+		return 0;
+	if ((rc = consent_grant(v->cfg->consent_file)) < 0)
+		return rc;
+	v->consent_given = true;
+	return 0;
 }
 
 static void
@@ -364,7 +385,7 @@ release_hold(struct vpn *v)
 	v->release_pending = false;
 	if (!v->held || !v->want_up)
 		return;
-	if (with_plugin(v) && (rc = consent_grant(v->cfg->consent_file)) < 0) {
+	if ((rc = grant_consent(v)) < 0) {
 		log_error("consent: cannot write %s: %s", v->cfg->consent_file,
 		    strerror(-rc));
 		set_state(v, v->state, "cannot record the owner's consent in "

@@ -14,10 +14,13 @@ Measured, on one bed (inet + hub + dev):
   - `status` latency on loopback with one client (p50/p99), and requests
     per second with 32 clients (build/bench/api_load)
   - supportvpnd's memory after the run: RssAnon and VmRSS from /proc
+  - the plugin: its cost per TLS_VERIFY call (build/tests/plugin_driver
+    --bench), and start -> connected through the API with and without it
 """
 
 import json
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -31,6 +34,7 @@ import bed as tb  # noqa: E402
 
 CYCLES = int(os.environ.get("BENCH_CYCLES", "15"))
 LOAD_SECONDS = int(os.environ.get("BENCH_LOAD_SECONDS", "3"))
+PLUGIN_CYCLES = int(os.environ.get("BENCH_PLUGIN_CYCLES", "40"))
 
 
 def say(msg):
@@ -68,19 +72,45 @@ def raw_openvpn(bed, workdir):
     return up, down
 
 
+def plugin_call_us():
+    """(depth 0, depth 1) microseconds per TLS_VERIFY call, from the driver."""
+    exe = os.path.join(tb.build_dir(), "tests", "plugin_driver")
+    so = tb.plugin_path()
+    r = subprocess.run([exe, so, "--bench", "2000"], capture_output=True,
+                       text=True, timeout=120, check=True)
+    m = re.search(r"depth 0: ([0-9.]+) us per call.*depth 1: ([0-9.]+) us",
+                  r.stdout + r.stderr)
+    return float(m.group(1)), float(m.group(2))
+
+
+def cycle(api, up, down):
+    t0 = time.monotonic()
+    st = api.call("start", wait=True, timeout_s=20)
+    up.append((time.monotonic() - t0) * 1000)
+    assert st["vpn"] == "connected", st
+    t0 = time.monotonic()
+    st = api.call("stop")
+    down.append((time.monotonic() - t0) * 1000)
+    assert st["vpn"] == "stopped", st
+
+
 def through_api(appliance):
     up, down = [], []
     with appliance.api(timeout=30) as api:
         for _ in range(CYCLES):
-            t0 = time.monotonic()
-            st = api.call("start", wait=True, timeout_s=20)
-            up.append((time.monotonic() - t0) * 1000)
-            assert st["vpn"] == "connected", st
-            t0 = time.monotonic()
-            st = api.call("stop")
-            down.append((time.monotonic() - t0) * 1000)
-            assert st["vpn"] == "stopped", st
+            cycle(api, up, down)
     return up, down
+
+
+def interleaved(a, b):
+    """start -> connected medians of two appliances, cycles alternating so
+    that drift on the machine affects both alike."""
+    ups = ([], [])
+    with a.api(timeout=30) as api_a, b.api(timeout=30) as api_b:
+        for _ in range(PLUGIN_CYCLES):
+            cycle(api_a, ups[0], [])
+            cycle(api_b, ups[1], [])
+    return ups
 
 
 def api_load(bed, appliance, conns):
@@ -125,6 +155,20 @@ def main():
         one = api_load(bed, a, 1)
         many = api_load(bed, a, 32)
         mem = memory(a.proc.pid)
+        a.close()
+        # The same client config as the plugin's (no remote-cert-tls), so
+        # the two differ only by the plugin; both run side by side.
+        p = tb.Appliance(bed, plugin=True, tag="bench-plugin", api_port=7516,
+                         config_extra={"log_level": "info"})
+        n = tb.Appliance(bed, tag="bench-noplugin", api_port=7517,
+                         config_extra={"log_level": "info"},
+                         client_text=tb.client_config(pki, hub_checks=False))
+        p.start()
+        n.start()
+        plug_up, noplug_up = interleaved(p, n)
+        p.close()
+        n.close()
+        d0_us, d1_us = plugin_call_us()
         failed = False
     finally:
         bed.cleanup(failed=failed)
@@ -144,6 +188,11 @@ def main():
         "status_errors": one["errors"] + many["errors"],
         "rss_anon_kib": mem.get("RssAnon"),
         "vm_rss_kib": mem.get("VmRSS"),
+        "connect_with_plugin_ms": round(med(plug_up), 2),
+        "connect_without_plugin_ms": round(med(noplug_up), 2),
+        "plugin_connect_ratio": round(med(plug_up) / med(noplug_up), 3),
+        "plugin_tls_verify_depth0_us": d0_us,
+        "plugin_tls_verify_depth1_us": d1_us,
     }
     rows = [
         ("start -> connected (median)", f"{res['api_start_to_connected_ms']} ms",
@@ -158,6 +207,12 @@ def main():
          ">= 20000/s"),
         ("supportvpnd memory", f"RssAnon {res['rss_anon_kib']} KiB",
          f"VmRSS {res['vm_rss_kib']} KiB", "RssAnon <= 4096 KiB"),
+        ("connect with plugin (median)",
+         f"{res['connect_with_plugin_ms']} ms",
+         f"without {res['connect_without_plugin_ms']} ms, ratio "
+         f"{res['plugin_connect_ratio']}", "ratio <= 1.05"),
+        ("plugin TLS_VERIFY call", f"{d0_us} us (depth 0)",
+         f"{d1_us} us (depth 1)", ""),
     ]
     say("")
     say(f"{'measure':<30} {'value':<22} {'compared':<34} goal")
