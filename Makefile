@@ -37,8 +37,10 @@ DEB_PACKAGES := build-essential pkg-config libuv1-dev libjansson-dev \
 	python3 python3-pytest dnsmasq-base iproute2 procps socat iputils-ping \
 	curl clang libclang-rt-14-dev
 
-UV_CFLAGS	= $(shell $(PKG_CONFIG) --cflags libuv jansson 2>/dev/null)
-UV_LIBS		= $(shell $(PKG_CONFIG) --libs libuv jansson 2>/dev/null)
+UV_CFLAGS	= $(shell $(PKG_CONFIG) --cflags libuv jansson libcurl 2>/dev/null)
+UV_LIBS		= $(shell $(PKG_CONFIG) --libs libuv jansson libcurl 2>/dev/null)
+# The clock check: a clock before this commit is certainly wrong.
+BUILD_EPOCH	:= $(shell git log -1 --format=%ct 2>/dev/null || date +%s)
 JANSSON_CFLAGS	= $(shell $(PKG_CONFIG) --cflags jansson 2>/dev/null)
 JANSSON_LIBS	= $(shell $(PKG_CONFIG) --libs jansson 2>/dev/null)
 CMOCKA_LIBS	= $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null)
@@ -119,6 +121,8 @@ $(BUILD)/tests/plugin_driver: $(BUILD)/tests/plugin/driver.o
 
 $(BUILD)/libsvd.a: $(MODULE_OBJS)
 	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/controller/checks.o: ALL_CFLAGS += -DSUPPORTVPN_BUILD_EPOCH=$(BUILD_EPOCH)
 
 # supportvpnd -n checks the plugin's policy with the plugin's parser.
 $(BUILD)/controller/main.o: ALL_CFLAGS += -Iplugin

@@ -12,11 +12,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <curl/curl.h>
 #include <jansson.h>
 #include <uv.h>
 
 #include "api.h"
 #include "api_req.h"
+#include "checks.h"
 #include "config.h"
 #include "log.h"
 #include "rocmd.h"
@@ -45,6 +47,7 @@ struct client {
 	bool			 reading;
 	json_t			*pending_id;
 	struct vpn_waiter	*waiter;
+	struct checks_waiter	*checks_waiter;
 	struct ro_req		*ro;
 	char			 peer[64];
 };
@@ -187,6 +190,7 @@ client_resume(struct client *c, char *answer)
 	c->pending_id = NULL;
 	c->busy = false;
 	c->waiter = NULL;
+	c->checks_waiter = NULL;
 	client_send(c, answer);
 	if (!c->closing)
 		client_process(c);
@@ -245,6 +249,38 @@ on_ro_answer(int status, const struct mgmt_msg *resp, void *arg)
 }
 
 static void
+on_checks_done(void *arg)
+{
+	struct client *c = arg;
+
+	client_resume(c, api_answer_ok(c->pending_id,
+	    vpn_checks_json(c->api->vpn)));
+}
+
+/* From the cache at once, or after a (shared) run with refresh. */
+static void
+handle_checks(struct client *c, struct api_request *req)
+{
+	struct checks *ch = vpn_checks(c->api->vpn);
+	json_t *set = vpn_checks_json(c->api->vpn);
+
+	/* Checks that are off have nothing to refresh. */
+	if (!req->refresh || json_is_false(json_object_get(set, "enabled"))) {
+		client_send(c, api_answer_ok(req->id, set));
+		return;
+	}
+	json_decref(set);
+	c->pending_id = req->id != NULL ? json_incref(req->id) : NULL;
+	if ((c->checks_waiter = checks_run(ch, on_checks_done, c)) == NULL) {
+		json_decref(c->pending_id);
+		c->pending_id = NULL;
+		send_error(c, req->id, "internal", "out of memory");
+		return;
+	}
+	c->busy = true;
+}
+
+static void
 collect_line(const char *line, void *arg)
 {
 	json_array_append_new(arg, json_string(line));
@@ -255,11 +291,12 @@ version_json(struct api *a)
 {
 	const char *ov = vpn_openvpn_version(a->vpn);
 
-	return json_pack("{s:s, s:o, s:s, s:s}",
+	return json_pack("{s:s, s:o, s:s, s:s, s:s}",
 	    "supportvpnd", SUPPORTVPN_VERSION,
 	    "openvpn", ov != NULL ? json_string(ov) : json_null(),
 	    "libuv", uv_version_string(),
-	    "jansson", JANSSON_VERSION);
+	    "jansson", JANSSON_VERSION,
+	    "libcurl", curl_version_info(CURLVERSION_NOW)->version);
 }
 
 static void
@@ -333,6 +370,9 @@ handle_request(struct client *c, struct api_request *req)
 		return;
 	case API_CMD_OPENVPN:
 		handle_openvpn(c, req);
+		return;
+	case API_CMD_CHECKS:
+		handle_checks(c, req);
 		return;
 	case API_CMD_START:
 		log_info("api: %s: start%s%s", c->peer, req->when_possible ?
@@ -431,6 +471,8 @@ client_close(struct client *c, const char *why)
 		log_debug("api: %s: closing: %s", c->peer, why);
 	if (c->waiter != NULL)
 		vpn_waiter_cancel(c->waiter);
+	if (c->checks_waiter != NULL)
+		checks_waiter_cancel(c->checks_waiter);
 	if (c->ro != NULL)
 		c->ro->c = NULL;
 	json_decref(c->pending_id);

@@ -28,6 +28,7 @@ static const struct cmd_spec cmds[] = {
 	{ "log", API_CMD_LOG, { "lines", NULL } },
 	{ "version", API_CMD_VERSION, { NULL } },
 	{ "openvpn", API_CMD_OPENVPN, { "command", NULL } },
+	{ "checks", API_CMD_CHECKS, { "refresh", NULL } },
 };
 
 int
@@ -159,6 +160,8 @@ parse_args(json_t *root, struct api_request *req, struct api_error *err)
 		return 0;
 	case API_CMD_SUBSCRIBE:
 		return get_events(root, &req->events, err);
+	case API_CMD_CHECKS:
+		return get_bool(root, "refresh", &req->refresh, err);
 	case API_CMD_LOG:
 		req->lines = API_LOG_LINES_DEFAULT;
 		return get_uint(root, "lines", 1, API_LOG_LINES_MAX,
@@ -215,7 +218,8 @@ api_request_parse(const char *line, size_t len, struct api_request *req,
 		return parse_args(req->root, req, err);
 	}
 	return fail(err, "unknown_command", "unknown command '%.64s'; known: "
-	    "status, start, stop, subscribe, log, version, openvpn", name);
+	    "status, start, stop, checks, subscribe, log, version, openvpn",
+	    name);
 }
 
 void

@@ -20,6 +20,7 @@ enum api_cmd {
 	API_CMD_LOG,
 	API_CMD_VERSION,
 	API_CMD_OPENVPN,
+	API_CMD_CHECKS,
 };
 
 /* Event classes a connection can subscribe to (bit = 1 << enum). */
@@ -43,6 +44,7 @@ struct api_request {
 	json_t		*root;		/* owned; api_request_clear frees */
 	bool		 when_possible;
 	bool		 wait;
+	bool		 refresh;
 	unsigned	 timeout_s;
 	unsigned	 events;	/* API_EV_* bits */
 	unsigned	 lines;

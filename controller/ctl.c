@@ -60,6 +60,9 @@ static const char usage_text[] =
 	"                          connected or failed (at most SECONDS, "
 	"default %d)\n"
 	"  stop                    stop the VPN, clear \"start when possible\"\n"
+	"  checks [--refresh]      the prerequisite lights in the manual's two\n"
+	"                          groups (--refresh: check again now); exit 1\n"
+	"                          when one fails\n"
 	"  log [-n N] [-f]         the newest N log lines (default %d, at most "
 	"%d);\n"
 	"                          -f then follows new lines until Ctrl-C\n"
@@ -1462,11 +1465,93 @@ cmd_openvpn(struct ctl *ctl, int argc, char **argv)
 	return 0;
 }
 
+/* Green/red in a terminal that has colour; words carry it otherwise. */
+static bool
+use_colour(void)
+{
+	const char *term = getenv("TERM");
+
+	return isatty(STDOUT_FILENO) && getenv("NO_COLOR") == NULL &&
+	    term != NULL && strcmp(term, "dumb") != 0;
+}
+
+/* The manual's page: two groups of lights, one line per check. */
+static bool
+print_checks(json_t *set)
+{
+	static const char *const groups[] = {
+		"Default gateway assigned and working",
+		"Internet: public IP, DNS, vendor cloud, clock",
+	};
+	json_t		*items = json_object_get(set, "items"), *it;
+	bool		 colour = use_colour(), all = true;
+	const char	*at = jstr(set, "checked_at");
+	json_int_t	 g, ms;
+	size_t		 i;
+	int		 group;
+
+	for (group = 1; group <= 2; group++) {
+		outf(stdout, "%s", groups[group - 1]);
+		json_array_foreach(items, i, it) {
+			bool ok = json_is_true(json_object_get(it, "ok"));
+
+			if (!jint(it, "group", &g) || g != group)
+				continue;
+			all = all && ok;
+			if (!jint(it, "ms", &ms))
+				ms = 0;
+			outf(stdout, "  %s%-4s%s %-18s %s (%" JSON_INTEGER_FORMAT
+			    " ms)", colour ? (ok ? "\033[32m" : "\033[31m") : "",
+			    ok ? "ok" : "FAIL", colour ? "\033[0m" : "",
+			    or_unknown(jstr(it, "name")),
+			    or_unknown(jstr(it, "detail")), ms);
+		}
+	}
+	outf(stdout, "checked at %s%s", at != NULL ? at : "never",
+	    json_is_true(json_object_get(set, "running")) ?
+	    " (a run is in progress)" : "");
+	return all && json_is_true(json_object_get(set, "ok"));
+}
+
+static int
+cmd_checks(struct ctl *ctl, int argc, char **argv)
+{
+	json_t	*res;
+	bool	 refresh = false, ok;
+	int	 i, rc;
+
+	for (i = 1; i < argc; i++) {
+		if ((rc = common_option(ctl, argv[i])) == OPT_TAKEN)
+			continue;
+		if (rc == OPT_HELP) {
+			usage(stdout);
+			return 0;
+		}
+		if (strcmp(argv[i], "--refresh") == 0)
+			refresh = true;
+		else
+			return usage_error(ctl, "checks: unexpected argument "
+			    "'%s'", argv[i]);
+	}
+	if (ctl_connect(ctl) != 0 || ctl_call(ctl, json_pack("{s:s, s:b}",
+	    "cmd", "checks", "refresh", refresh), CTL_TIMEOUT_S, NULL,
+	    &res) != 0)
+		return 1;
+	if (ctl->json) {
+		print_json(res, true);
+		ok = json_is_true(json_object_get(res, "ok"));
+	} else
+		ok = print_checks(res);
+	json_decref(res);
+	return ok ? 0 : 1;
+}
+
 static const struct command commands[] = {
 	{ "status",	"",			cmd_status },
 	{ "start",	"[--when-possible] [--wait] [--timeout SECONDS]",
 				cmd_start },
 	{ "stop",	"",			cmd_stop },
+	{ "checks",	"[--refresh]",		cmd_checks },
 	{ "log",	"[-n N] [-f]",		cmd_log },
 	{ "watch",	"[EVENT...]",		cmd_watch },
 	{ "version",	"",			cmd_version },

@@ -12,7 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include <curl/curl.h>
 #include <jansson.h>
 #include <uv.h>
 
@@ -32,6 +34,8 @@ struct app {
 	struct api		*api;
 	struct passthru		*passthru;
 	uv_signal_t		 sig_term, sig_int, sig_hup;
+	uv_timer_t		 linger;	/* bounds the final drain */
+	bool			 lingering;	/* linger was initialised */
 	bool			 stopping;
 	int			 exit_code;
 };
@@ -82,6 +86,20 @@ on_signal_closed(uv_handle_t *h)
 	/* Embedded in struct app; nothing to free. */
 }
 
+/*
+ * Everything is closed, but a DNS lookup abandoned by the checks may still
+ * hold a thread-pool request for 10-20 s (glibc's resolver cannot be
+ * interrupted). Stopping must take seconds at most, so it is not waited
+ * for.
+ */
+static void
+on_linger(uv_timer_t *t)
+{
+	log_warnx("supportvpnd: abandoned DNS lookups are still running; "
+	    "exiting without waiting for them");
+	uv_stop(t->loop);
+}
+
 static void
 on_vpn_down(void *arg)
 {
@@ -97,6 +115,11 @@ on_vpn_down(void *arg)
 	uv_close((uv_handle_t *)&app->sig_term, on_signal_closed);
 	uv_close((uv_handle_t *)&app->sig_int, on_signal_closed);
 	uv_close((uv_handle_t *)&app->sig_hup, on_signal_closed);
+	/* Unreferenced: it never keeps the loop alive by itself. */
+	uv_timer_init(app->loop, &app->linger);
+	app->lingering = true;
+	uv_unref((uv_handle_t *)&app->linger);
+	uv_timer_start(&app->linger, on_linger, 1000, 0);
 }
 
 static void
@@ -306,6 +329,12 @@ main(int argc, char *argv[])
 	}
 	umask(077);
 	signal(SIGPIPE, SIG_IGN);
+	/* Once, before anything else runs: libcurl's global state. */
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+		fprintf(stderr, "supportvpnd: cannot initialise libcurl\n");
+		config_deinit(&app.cfg);
+		return 1;
+	}
 	log_init(level >= 0 ? (enum log_level)level :
 	    (enum log_level)app.cfg.log_level, 1);
 	(void)open_log(&app);	/* without a file, stderr still works */
@@ -323,12 +352,20 @@ main(int argc, char *argv[])
 			goto out;
 	}
 	uv_run(app.loop, UV_RUN_DEFAULT);
-	if ((rc = uv_loop_close(app.loop)) != 0)
-		log_warnx("supportvpnd: handles left open at exit: %s",
-		    uv_strerror(rc));
+	if (app.lingering) {
+		uv_close((uv_handle_t *)&app.linger, on_signal_closed);
+		(void)uv_run(app.loop, UV_RUN_NOWAIT);
+	}
+	if ((rc = uv_loop_close(app.loop)) != 0) {
+		/* Only abandoned lookups remain; libuv would join them. */
+		log_info("supportvpnd: stopped (%s)", uv_strerror(rc));
+		log_deinit();
+		_exit(app.exit_code);
+	}
 	log_info("supportvpnd: stopped");
 out:
 	log_deinit();
 	config_deinit(&app.cfg);
+	curl_global_cleanup();
 	return app.exit_code;
 }

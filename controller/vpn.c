@@ -20,6 +20,7 @@
 #include <jansson.h>
 #include <uv.h>
 
+#include "checks.h"
 #include "config.h"
 #include "consent.h"
 #include "events.h"
@@ -92,6 +93,8 @@ struct vpn {
 	/* Why the last handshake was refused, in words; "" after success. */
 	char			 refusal[512];
 	struct events		*events;	/* NULL without the plugin */
+	struct checks		*checks;
+	uv_timer_t		 checks_timer;	/* while armed, not connected */
 	bool			 consent_given;	/* our record is in place */
 
 	struct vpn_waiter	*waiters;
@@ -274,6 +277,13 @@ with_plugin(const struct vpn *v)
 	return v->cfg->ovpn_plugin[0] != '\0';
 }
 
+/* Without a vendor cloud there is nothing to check against. */
+static bool
+checks_enabled(const struct vpn *v)
+{
+	return v->cfg->checks_cloud_url[0] != '\0';
+}
+
 /* Second gate: without the record the plugin refuses every handshake. */
 static void
 revoke_consent(struct vpn *v)
@@ -304,6 +314,8 @@ grant_consent(struct vpn *v)
 	v->consent_given = true;
 	return 0;
 }
+
+static void schedule_checks(struct vpn *v);
 
 static void
 set_state(struct vpn *v, enum vpn_state s, const char *fmt, ...)
@@ -337,6 +349,7 @@ set_state(struct vpn *v, enum vpn_state s, const char *fmt, ...)
 		    v->settings.start_when_possible));
 	}
 
+	schedule_checks(v);
 	if (s == VPN_CONNECTED)
 		finish_waiters(v, WAIT_START, VPN_OK, "");
 	else if (s == VPN_FAILED)
@@ -346,13 +359,15 @@ set_state(struct vpn *v, enum vpn_state s, const char *fmt, ...)
 }
 
 /*
- * Whether the prerequisites for "start when possible" hold. Today that is
- * openvpn running and held; the prerequisite checks extend this one place.
- * why (may be NULL) gets the reason when not.
+ * Whether the prerequisites for "start when possible" hold: openvpn is
+ * running and reachable, and the last run of the checks passed. why (may
+ * be NULL) gets the reason when not, naming the first failing check.
  */
 static bool
 vpn_possible(const struct vpn *v, char *why, size_t len)
 {
+	const char *name, *detail;
+
 	if (!v->ovpn_running) {
 		if (why != NULL)
 			snprintf(why, len, "openvpn is not running");
@@ -362,6 +377,12 @@ vpn_possible(const struct vpn *v, char *why, size_t len)
 		if (why != NULL)
 			snprintf(why, len, "openvpn's management interface is "
 			    "not connected yet");
+		return false;
+	}
+	if (checks_enabled(v) && !checks_all_ok(v->checks, &name, &detail)) {
+		if (why != NULL)
+			snprintf(why, len, "%s: %s", name != NULL ? name :
+			    "checks", detail != NULL ? detail : "failed");
 		return false;
 	}
 	return true;
@@ -969,6 +990,64 @@ on_proc_line(const char *line, void *arg)
 	    "result", SVPN_RESULT_REFUSED, "reason", p));
 }
 
+/* ---- prerequisite checks --------------------------------------------- */
+
+struct checks *
+vpn_checks(const struct vpn *v)
+{
+	return v->checks;
+}
+
+json_t *
+vpn_checks_json(const struct vpn *v)
+{
+	if (!checks_enabled(v))
+		return json_pack("{s:b, s:b, s:n, s:b, s:[], s:s}", "ok", 1,
+		    "enabled", 0, "checked_at", "running", 0, "items",
+		    "detail", "no vendor cloud is configured "
+		    "(checks.cloud_url is empty): the prerequisite checks are "
+		    "off");
+	return checks_json(v->checks);
+}
+
+static void
+on_checks_timer(uv_timer_t *t)
+{
+	struct vpn *v = t->data;
+
+	/* A run still going is joined, not doubled; its end reconciles. */
+	(void)checks_run(v->checks, NULL, NULL);
+}
+
+/*
+ * While "start when possible" is armed and the VPN is not up, the checks
+ * run every checks.interval_s; otherwise only on request.
+ */
+static void
+schedule_checks(struct vpn *v)
+{
+	bool want = checks_enabled(v) && v->settings.start_when_possible &&
+	    !v->shutting_down &&
+	    (v->state == VPN_WAITING || v->state == VPN_STOPPED ||
+	    v->state == VPN_FAILED);
+	uint64_t ms = (uint64_t)v->cfg->checks_interval_s * 1000;
+
+	if (!want)
+		uv_timer_stop(&v->checks_timer);
+	else if (!uv_is_active((uv_handle_t *)&v->checks_timer))
+		uv_timer_start(&v->checks_timer, on_checks_timer, ms, ms);
+}
+
+static void
+on_checks_change(void *arg)
+{
+	struct vpn *v = arg;
+
+	emit(v, "checks", vpn_checks_json(v));
+	/* The moment the network allows, an armed start goes ahead. */
+	reconcile(v);
+}
+
 /* ---- owner commands --------------------------------------------------- */
 
 static int
@@ -988,6 +1067,7 @@ persist(struct vpn *v, bool swp)
 	v->settings = s;
 	log_info("settings: start when possible is now %s", swp ? "on" :
 	    "off");
+	schedule_checks(v);
 	return 0;
 }
 
@@ -996,6 +1076,7 @@ vpn_start(struct vpn *v, bool when_possible, bool wait, unsigned timeout_s,
     vpn_done_fn done, void *arg, struct vpn_waiter **wp)
 {
 	struct vpn_waiter *w;
+	const char *check, *check_detail;
 	int rc;
 
 	if ((w = waiter_new(v, WAIT_START, done, arg)) == NULL)
@@ -1020,6 +1101,9 @@ vpn_start(struct vpn *v, bool when_possible, bool wait, unsigned timeout_s,
 	    "while stopping; the support VPN is starting again");
 	if (!when_possible)
 		v->want_up = true;
+	else if (checks_enabled(v) &&
+	    !checks_all_ok(v->checks, &check, &check_detail))
+		(void)checks_run(v->checks, NULL, NULL); /* ends in on_change */
 	v->refusal[0] = '\0';
 	if (v->state == VPN_STOPPED || v->state == VPN_WAITING)
 		set_state(v, VPN_STARTING, "start requested");
@@ -1149,6 +1233,10 @@ vpn_status_json(const struct vpn *v)
 	    "openvpn", ovpn);
 	if (st == NULL)
 		return NULL;
+	if (json_object_set_new(st, "checks", vpn_checks_json(v)) < 0) {
+		json_decref(st);
+		return NULL;
+	}
 	if (v->state == VPN_CONNECTED) {
 		tun = json_pack("{s:s, s:s, s:i, s:o, s:o, s:I, s:I}",
 		    "local_ip", v->tun_ip, "server_ip", v->remote_ip,
@@ -1210,10 +1298,18 @@ vpn_new(uv_loop_t *loop, const struct config *cfg,
 		errno = ENOMEM;
 		return NULL;
 	}
+	if ((v->checks = checks_new(loop, cfg, on_checks_change, v)) == NULL) {
+		mgmt_free(v->mgmt);
+		proc_free(v->proc);
+		free(v);
+		errno = ENOMEM;
+		return NULL;
+	}
 	uv_timer_init(loop, &v->release_timer);
 	uv_timer_init(loop, &v->stop_timer);
-	v->release_timer.data = v->stop_timer.data = v;
-	v->open_handles = 2;
+	uv_timer_init(loop, &v->checks_timer);
+	v->release_timer.data = v->stop_timer.data = v->checks_timer.data = v;
+	v->open_handles = 3;
 	return v;
 }
 
@@ -1297,6 +1393,14 @@ vpn_boot(struct vpn *v)
 	if ((rc = proc_start(v->proc)) < 0)
 		log_error("openvpn: cannot start %s: %s", v->cfg->ovpn_binary,
 		    uv_strerror(rc));
+	/* The owner's page shows the lights from the first moment. */
+	if (checks_enabled(v))
+		(void)checks_run(v->checks, NULL, NULL);
+	else
+		log_warnx("checks: checks.cloud_url is empty: the prerequisite "
+		    "checks are off and \"start when possible\" starts as soon "
+		    "as openvpn is ready");
+	schedule_checks(v);
 	return 0;
 }
 
@@ -1322,6 +1426,7 @@ vpn_shutdown(struct vpn *v, void (*done)(void *arg), void *arg)
 		    "down");
 	uv_timer_stop(&v->release_timer);
 	uv_timer_stop(&v->stop_timer);
+	uv_timer_stop(&v->checks_timer);
 	revoke_consent(v);
 	mgmt_disconnect(v->mgmt);
 	proc_stop(v->proc, on_proc_stopped, v);
@@ -1343,6 +1448,8 @@ vpn_free(struct vpn *v)
 	mgmt_free(v->mgmt);
 	proc_free(v->proc);
 	events_free(v->events);
+	checks_free(v->checks);
+	uv_close((uv_handle_t *)&v->checks_timer, on_vpn_handle_closed);
 	uv_close((uv_handle_t *)&v->release_timer, on_vpn_handle_closed);
 	uv_close((uv_handle_t *)&v->stop_timer, on_vpn_handle_closed);
 }

@@ -94,6 +94,12 @@ void	vpn_waiter_cancel(struct vpn_waiter *w);
  * As mgmt_send; -ENOTCONN while openvpn's interface is not connected. */
 int	vpn_openvpn_command(struct vpn *v, const char *cmd, enum mgmt_expect e,
 	    mgmt_resp_fn fn, void *arg);
+/* The prerequisite checks this vpn decides with. Borrowed. */
+struct checks *vpn_checks(const struct vpn *v);
+/* The checks as status and the API show them (checks_json, or a set that
+ * says the checks are off without a vendor cloud). New reference. */
+json_t	*vpn_checks_json(const struct vpn *v);
+
 /* "2.6.14", or NULL before openvpn answered "version". Borrowed. */
 const char *vpn_openvpn_version(const struct vpn *v);
 

@@ -12,6 +12,14 @@ import time
 from . import netns as nx
 
 
+def is_event(msg):
+    """Events carry "event"; answers carry "ok" with "result" or "error".
+    Neither alone tells them apart: a checks event has the checks set's
+    own "ok" member, a peer event a "result" member."""
+    return (isinstance(msg, dict) and "event" in msg and
+            not ("ok" in msg and ("result" in msg or "error" in msg)))
+
+
 class ApiError(RuntimeError):
     """An answer with "ok": false, or no answer at all."""
 
@@ -102,7 +110,7 @@ class ApiClient:
             self.raw_lines.append(line)
             raise ApiError(f"{self.name}: supportvpnd sent a line that is "
                            f"not JSON: {line[:300]!r}")
-        if isinstance(msg, dict) and "event" in msg and "ok" not in msg:
+        if is_event(msg):
             self.events.append(msg)
             self._unread_events.append(msg)
         return msg
@@ -113,7 +121,7 @@ class ApiClient:
                                        else timeout)
         while True:
             msg = self._read_any(deadline - time.monotonic())
-            if isinstance(msg, dict) and "event" in msg and "ok" not in msg:
+            if is_event(msg):
                 continue
             return msg
 
@@ -206,8 +214,7 @@ class ApiClient:
                 if "no complete line" in str(e):
                     continue
                 raise
-            if not (isinstance(msg, dict) and "event" in msg and
-                    "ok" not in msg):
+            if not is_event(msg):
                 self.answers.append(msg)
 
     def drain(self, seconds):
@@ -225,6 +232,5 @@ class ApiClient:
                 if "no complete line" in str(e):
                     return
                 raise
-            if not (isinstance(msg, dict) and "event" in msg and
-                    "ok" not in msg):
+            if not is_event(msg):
                 self.answers.append(msg)

@@ -10,7 +10,7 @@ import subprocess
 
 from . import netns as nx
 from .api import ApiClient, ApiError
-from .core import HUB_IP, OPENVPN, BedError, tail, wait_until
+from .core import CLOUD_URL, HUB_IP, OPENVPN, BedError, tail, wait_until
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
@@ -120,7 +120,8 @@ class Appliance:
     def __init__(self, bed, role="dev", name="appliance-0001", tag=None,
                  api_port=7515, client_text=None, client_extra=(),
                  config_extra=None, remote=HUB_IP, plugin=False, policy=None,
-                 server_names=SERVER_NAMES, roots=("ca",), client_ca="ca"):
+                 server_names=SERVER_NAMES, roots=("ca",), client_ca="ca",
+                 env=None):
         Appliance._count += 1
         self.bed, self.role, self.name = bed, role, name
         self.ns = bed.ns(role)
@@ -135,6 +136,7 @@ class Appliance:
         self.policy_path = os.path.join(self.dir, "policy.json")
         self.plugin = plugin
         self.api_port = api_port
+        self.env = dict(env or {})
         self.proc = None
         self.starts = 0
         self.sigterm_exits = []    # exit status after each SIGTERM stop
@@ -150,6 +152,9 @@ class Appliance:
             "log_level": "debug",
             "openvpn": {"binary": OPENVPN, "config": self.client_path,
                         "plugin": ""},
+            "checks": {"cloud_url": CLOUD_URL,
+                       "resolv_conf": "/etc/resolv.conf",
+                       "timeout_ms": 2000, "interval_s": 1},
         }
         if plugin:
             if isinstance(policy, str):
@@ -239,13 +244,16 @@ class Appliance:
         if self.proc and self.proc.alive():
             raise BedError("supportvpnd already running")
         self.starts += 1
+        env = dict(os.environ, **self.env) if self.env else None
         self.proc = self.bed.spawn(
             f"{self.tag}-supportvpnd-{self.starts}", self.role,
             [binary, "--config", self.config_path] + list(args),
-            log=self.out_path)
+            log=self.out_path, env=env)
         with open(self.out_path, "a") as f:
             f.write(f"==== test: started supportvpnd pid {self.proc.pid} "
-                    f"(start #{self.starts}) ====\n")
+                    f"(start #{self.starts}"
+                    f"{', env ' + repr(self.env) if self.env else ''}) "
+                    f"====\n")
         if wait_ready:
             self.wait_ready(timeout)
         return self.proc

@@ -10,6 +10,12 @@ OpenVPN hub, built and torn down by one Bed object (DESIGN.md section 8).
     <prefix>-dev2   198.51.100.11: a second appliance (optional)
     <prefix>-staff  192.0.2.10: a support workstation (optional)
 
+start_network() makes dev's network healthy for supportvpnd's prerequisite
+checks (dnsmasq and the cloud in hub, dev's resolv.conf naming dnsmasq);
+tests then break one thing at a time (stop_dns, stop_cloud, cloud_mode,
+silent_dns, set_default_route, write_resolv_conf) and restore_network()
+puts everything back.
+
 Each member namespace holds one end of a veth pair (eth0); the other end,
 v-<role>, sits in <prefix>-inet. Every veth is created inside our namespaces,
 so the host's interfaces, routes and firewall are never touched. The only files
@@ -26,6 +32,7 @@ where).
 
 import atexit
 import contextlib
+import json
 import os
 import re
 import secrets
@@ -55,6 +62,10 @@ TUNNEL_NET = "203.0.113.0"
 TUNNEL_MASK = "255.255.255.0"
 HUB_TUNNEL_IP = "203.0.113.1"
 DNS_NAMES = {"hub1.support.example": HUB_IP, "cloud.support.example": HUB_IP}
+CLOUD_HOST = "cloud.support.example"
+CLOUD_URL = f"http://{CLOUD_HOST}/ip"    # answers the caller's address as text
+SILENT_DNS_IP = "198.51.100.53"          # a DNS "server" that never answers
+NOBODY_IP = "198.51.100.77"              # on the bridge's subnet, held by no one
 
 PREFIX_RE = re.compile(r"^(sv[0-9a-f]{6})-(inet|hub|dev|dev2|staff)$")
 RUN_ROOT = tempfile.gettempdir()
@@ -220,6 +231,50 @@ def probe(ns, host, port, timeout=2.0, expect=None):
     return data
 
 
+class SilentUdp:
+    """A UDP "server" on an extra address of a member namespace that reads
+    whatever arrives and never answers (made by Bed.silent_dns)."""
+
+    def __init__(self, bed, role, addr, port):
+        self.bed, self.ns, self.addr, self.port = bed, bed.ns(role), addr, port
+        self.received = 0
+        nx.ip("addr", "add", f"{addr}/{INET_PREFIX}", "dev", "eth0",
+              ns=self.ns)
+        self.sock = nx.socket_in(self.ns, type=socket.SOCK_DGRAM)
+        try:
+            self.sock.bind((addr, port))
+        except OSError:
+            self.sock.close()
+            nx.ip("addr", "del", f"{addr}/{INET_PREFIX}", "dev", "eth0",
+                  ns=self.ns, check=False)
+            raise
+        self._closed = False
+        self._thr = threading.Thread(target=self._drain, daemon=True,
+                                     name=f"silent-udp-{addr}")
+        self._thr.start()
+
+    def _drain(self):
+        self.sock.settimeout(0.1)
+        while not self._closed:
+            try:
+                self.sock.recvfrom(65536)
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            self.received += 1
+
+    def close(self):
+        if self._closed:
+            return
+        self._closed = True
+        self._thr.join(2)
+        self.sock.close()
+        if nx.netns_exists(self.ns):
+            nx.ip("addr", "del", f"{self.addr}/{INET_PREFIX}", "dev", "eth0",
+                  ns=self.ns, check=False)
+
+
 class Hub:
     """A real `openvpn --mode server` in the hub namespace, our child."""
 
@@ -304,24 +359,64 @@ class Hub:
 
 
 _CLOUD_PY = r'''
-import json, sys
+import json, os, sys, time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+CONTROL = sys.argv[3]
+def control():
+    try:
+        with open(CONTROL) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return {}
 class H(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.0"
+    def date_time_string(self, timestamp=None):
+        if timestamp is None:
+            timestamp = time.time() + float(self._ctl.get("date_offset_s", 0))
+        return super().date_time_string(timestamp)
     def do_GET(self):
-        ip = self.client_address[0]
-        if self.path.startswith("/json"):
+        self._ctl = ctl = control()
+        mode = ctl.get("mode", "auto")
+        ip = ctl.get("ip") or self.client_address[0]
+        sys.stderr.write("cloud: request %s %s mode=%s\n"
+                         % (self.client_address[0], self.path, mode))
+        sys.stderr.flush()
+        if mode == "hang":
+            # Accepted, request read, never answered (until the mode
+            # changes or the connection is dropped at shutdown).
+            t0 = time.monotonic()
+            while control().get("mode") == "hang" and \
+                    time.monotonic() - t0 < 300:
+                time.sleep(0.05)
+            self.close_connection = True
+            return
+        status, ctype = 200, "text/plain"
+        if mode == "auto":
+            mode = "json" if self.path.startswith("/json") else "text"
+        if mode == "json":
             body, ctype = json.dumps({"ip": ip}).encode(), "application/json"
+        elif mode == "text":
+            body = (ip + "\n").encode()
+        elif mode == "garbage":
+            body = ctl.get("body", "<html><body>It works!</body></html>\n")
+            body = body.encode("latin-1")
+            ctype = "text/html"
+        elif mode == "status":
+            status = int(ctl.get("status", 503))
+            body = ctl.get("body", "Service Unavailable\n").encode("latin-1")
         else:
-            body, ctype = (ip + "\n").encode(), "text/plain"
-        self.send_response(200)
+            status, body = 500, b"cloud: unknown mode\n"
+        self.send_response(status)
         self.send_header("Content-Type", ctype)
         self.send_header("Content-Length", str(len(body)))
+        self.send_header("Connection", "close")
         self.end_headers()
         self.wfile.write(body)
     def log_message(self, fmt, *args):
         sys.stderr.write("cloud: %s %s\n" % (self.client_address[0], fmt % args))
         sys.stderr.flush()
 ThreadingHTTPServer.allow_reuse_address = True
+ThreadingHTTPServer.daemon_threads = True
 srv = ThreadingHTTPServer((sys.argv[1], int(sys.argv[2])), H)
 print("cloud: listening", sys.argv[1], sys.argv[2], flush=True)
 srv.serve_forever()
@@ -350,6 +445,11 @@ class Bed:
         self.failures = []
         self.cleaned = False
         self.hub = None
+        self.dns = None            # start_dns's dnsmasq
+        self.cloud = None          # start_cloud's process
+        self._cloud_args = ("hub", 80)
+        self._cloud_ctl = None
+        self.network_roles = []    # roles start_network made healthy
         self._hub_kw = None        # the options the running hub started with
         self.extra_logs = {}       # name -> path, for log dumps
         ALL_PREFIXES.append(self.prefix)
@@ -523,39 +623,169 @@ class Bed:
                 raise BedError(f"dnsmasq exited: {tail(p.log)}")
             return self._udp_bound(role, addr, 53)
         wait_until(ready, timeout, desc="dnsmasq to listen")
+        self.dns = p
         return p
+
+    def stop_dns(self):
+        """Stops the dnsmasq start_dns started (the address then answers
+        with ICMP port unreachable); start_dns() brings it back."""
+        if self.dns is not None:
+            self.dns.stop()
+
+    def dns_running(self):
+        return self.dns is not None and self.dns.alive()
 
     def _udp_bound(self, role, addr, port):
         r = self.exec(role, ["ss", "-Hnlu", f"src {addr}:{port}"])
         return bool(r.stdout.strip())
 
     def start_cloud(self, role="hub", port=80, timeout=10):
-        """The vendor cloud: GET / answers the caller's address as text,
-        GET /json as {"ip": ...}."""
+        """The vendor cloud (see cloud_mode): by default GET /json answers
+        {"ip": <the caller's address>}, any other path the address as
+        text."""
         script = os.path.join(self.dir, "cloud.py")
         with open(script, "w") as f:
             f.write(_CLOUD_PY)
+        if not os.path.exists(self.cloud_control):
+            self.cloud_mode("auto")
         addr = MEMBER_IPS[role]
-        p = self.spawn("cloud", role, [PYTHON, script, addr, str(port)])
+        p = self.spawn("cloud", role, [PYTHON, script, addr, str(port),
+                                       self.cloud_control])
 
         def ready():
             if not p.alive():
                 raise BedError(f"cloud exited: {tail(p.log)}")
             return probe(self.ns(role), addr, port, timeout=0.5) is not None
         wait_until(ready, timeout, desc="vendor cloud to listen")
+        self.cloud = p
+        self._cloud_args = (role, port)
         return p
 
-    def write_resolv_conf(self, role, nameserver=HUB_IP):
+    def stop_cloud(self):
+        """Stops the cloud's process (connections are then refused);
+        start_cloud() brings it back."""
+        if self.cloud is not None:
+            self.cloud.stop()
+
+    def cloud_running(self):
+        return self.cloud is not None and self.cloud.alive()
+
+    @property
+    def cloud_control(self):
+        return os.path.join(self.dir, "cloud-control.json")
+
+    def cloud_mode(self, mode="auto", **kw):
+        """How the running cloud answers from the next request on:
+            auto      /json -> {"ip": caller}, else the caller as text
+            text      the caller's address as text, whatever the path
+            json      {"ip": caller}, whatever the path
+            garbage   200 with `body` (default an HTML page)
+            status    `status` (default 503) with `body`
+            hang      reads the request and never answers (until the mode
+                      changes; then it drops the connection)
+        Options: ip="..." reports that address instead of the caller's;
+        date_offset_s=N shifts the Date header by N seconds."""
+        ctl = dict(kw, mode=mode)
+        tmp = self.cloud_control + ".tmp"
+        with open(tmp, "w") as f:
+            json.dump(ctl, f)
+        os.replace(tmp, self.cloud_control)
+        self._cloud_ctl = ctl
+
+    def cloud_requests(self):
+        """The requests the cloud has seen, as (caller, path) in order."""
+        if self.cloud is None:
+            return []
+        out = []
+        try:
+            with open(self.cloud.log, errors="replace") as f:
+                for ln in f:
+                    if ln.startswith("cloud: request "):
+                        parts = ln.split()
+                        out.append((parts[2], parts[3]))
+        except FileNotFoundError:
+            pass
+        return out
+
+    def write_resolv_conf(self, role, nameserver=HUB_IP, text=None):
         """/etc/netns/<ns>/resolv.conf, which `ip netns exec` bind-mounts over
-        /etc/resolv.conf; removed at cleanup."""
+        /etc/resolv.conf; removed at cleanup. `text` replaces the whole
+        content (e.g. "" for a resolv.conf naming no server). The file is
+        rewritten in place (same inode), so processes that already run with
+        it bind-mounted see the change."""
         d = os.path.join("/etc/netns", self.ns(role))
         os.makedirs(d, exist_ok=True)
         if d not in self.etc_dirs:
             self.etc_dirs.append(d)
         path = os.path.join(d, "resolv.conf")
+        if text is None:
+            text = f"nameserver {nameserver}\n"
         with open(path, "w") as f:
-            f.write(f"nameserver {nameserver}\n")
+            f.write(text)
         return path
+
+    def silent_dns(self, role="hub", addr=SILENT_DNS_IP, port=53):
+        """A DNS server that never answers: `addr` is added to <role>'s eth0
+        and a UDP socket there reads queries and drops them. Tracked: its
+        close() (also at cleanup / restore_network) removes both."""
+        return self.track(SilentUdp(self, role, addr, port))
+
+    # -- the dev network's health, for the prerequisite checks ------------
+    def start_network(self, role="dev"):
+        """What a healthy appliance network needs beyond the bridge: dnsmasq
+        and the cloud in the hub, <role>'s resolv.conf naming dnsmasq, and
+        its default gateway (198.51.100.254) answering ping."""
+        self.start_dns()
+        self.start_cloud()
+        self.write_resolv_conf(role)
+        self.network_roles.append(role)
+        r = self.exec(role, ["ping", "-c", "1", "-W", "2", INET_GW])
+        if r.returncode != 0:
+            raise BedError(f"{self.ns(role)}: the gateway {INET_GW} does not "
+                           f"answer ping: {r.stdout}{r.stderr}")
+        return self
+
+    def default_route(self, role="dev"):
+        """<role>'s default route as `ip route` prints it ("" if none)."""
+        return nx.ip("route", "show", "default", ns=self.ns(role)).stdout.strip()
+
+    def set_default_route(self, role="dev", via=None):
+        """Replaces <role>'s default route by one via `via`, or deletes it
+        (via=None). Only inside that namespace; restore_network() puts the
+        bridge's gateway back."""
+        if via is None:
+            nx.ip("route", "del", "default", ns=self.ns(role), check=False)
+        else:
+            nx.ip("route", "replace", "default", "via", via, ns=self.ns(role))
+
+    def restore_network(self):
+        """Undoes what tests did to the network start_network made: default
+        routes, resolv.conf, silent DNS servers, the cloud's mode, and
+        restarts dnsmasq and the cloud if they were stopped. Cheap when
+        nothing changed."""
+        for c in [c for c in self.closables if isinstance(c, SilentUdp)]:
+            c.close()
+            self.closables.remove(c)
+        if not self.network_roles:
+            return
+        for role in self.network_roles:
+            if self.default_route(role) != f"default via {INET_GW} dev eth0":
+                nx.ip("route", "replace", "default", "via", INET_GW,
+                      ns=self.ns(role))
+            path = os.path.join("/etc/netns", self.ns(role), "resolv.conf")
+            try:
+                with open(path) as f:
+                    ok = f.read() == f"nameserver {HUB_IP}\n"
+            except OSError:
+                ok = False
+            if not ok:
+                self.write_resolv_conf(role)
+        if self._cloud_ctl != {"mode": "auto"}:
+            self.cloud_mode("auto")
+        if not self.dns_running():
+            self.start_dns()
+        if not self.cloud_running():
+            self.start_cloud(*self._cloud_args)
 
     # -- failure and logs ----------------------------------------------------
     def mark_failed(self, why=""):

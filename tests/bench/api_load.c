@@ -5,7 +5,9 @@
  * with the request count, rate and latency percentiles. A benchmark, not a
  * test: it asserts nothing.
  *
- *   api_load HOST PORT CONNECTIONS SECONDS
+ *   api_load HOST PORT CONNECTIONS SECONDS [REQUEST]
+ *
+ * REQUEST is the JSON line to send (default {"id":1,"cmd":"status"}).
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -24,7 +26,8 @@
 #define MAX_CONNS	256
 #define MAX_SAMPLES	(4 * 1024 * 1024)
 
-static const char request[] = "{\"id\":1,\"cmd\":\"status\"}\n";
+static char request[1024] = "{\"id\":1,\"cmd\":\"status\"}\n";
+static size_t request_len;
 
 struct conn {
 	int	 fd;
@@ -75,8 +78,8 @@ static int
 send_req(struct conn *c)
 {
 	c->sent_ns = now_ns();
-	return write(c->fd, request, sizeof(request) - 1) ==
-	    (ssize_t)(sizeof(request) - 1) ? 0 : -1;
+	return write(c->fd, request, request_len) == (ssize_t)request_len ?
+	    0 : -1;
 }
 
 int
@@ -89,11 +92,17 @@ main(int argc, char *argv[])
 	uint64_t start, end, count = 0, errors = 0;
 	int n, secs, port, i;
 
-	if (argc != 5) {
+	if (argc != 5 && argc != 6) {
 		fprintf(stderr, "usage: api_load HOST PORT CONNECTIONS "
-		    "SECONDS\n");
+		    "SECONDS [REQUEST]\n");
 		return 2;
 	}
+	if (argc == 6 && (size_t)snprintf(request, sizeof(request), "%s\n",
+	    argv[5]) >= sizeof(request)) {
+		fprintf(stderr, "api_load: request too long\n");
+		return 2;
+	}
+	request_len = strlen(request);
 	port = atoi(argv[2]);
 	n = atoi(argv[3]);
 	secs = atoi(argv[4]);

@@ -16,6 +16,9 @@ Measured, on one bed (inet + hub + dev):
   - supportvpnd's memory after the run: RssAnon and VmRSS from /proc
   - the plugin: its cost per TLS_VERIFY call (build/tests/plugin_driver
     --bench), and start -> connected through the API with and without it
+  - the prerequisite checks: the whole set on a healthy bed (`checks`
+    with refresh), the same with a DNS server that never answers, and
+    `checks` from the cache (p50/p99 with api_load)
 """
 
 import json
@@ -35,6 +38,7 @@ import bed as tb  # noqa: E402
 CYCLES = int(os.environ.get("BENCH_CYCLES", "15"))
 LOAD_SECONDS = int(os.environ.get("BENCH_LOAD_SECONDS", "3"))
 PLUGIN_CYCLES = int(os.environ.get("BENCH_PLUGIN_CYCLES", "40"))
+CHECK_RUNS = int(os.environ.get("BENCH_CHECK_RUNS", "20"))
 
 
 def say(msg):
@@ -113,12 +117,23 @@ def interleaved(a, b):
     return ups
 
 
-def api_load(bed, appliance, conns):
+def api_load(bed, appliance, conns, request=None):
     exe = os.path.join(tb.build_dir(), "bench", "api_load")
-    r = bed.exec("dev", [exe, "127.0.0.1", str(appliance.api_port),
-                         str(conns), str(LOAD_SECONDS)], timeout=60,
-                 check=True)
+    argv = [exe, "127.0.0.1", str(appliance.api_port), str(conns),
+            str(LOAD_SECONDS)] + ([request] if request else [])
+    r = bed.exec("dev", argv, timeout=60, check=True)
     return json.loads(r.stdout.strip().splitlines()[-1])
+
+
+def checks_runs(appliance, n):
+    """ms of n `checks` refreshes, each a whole run of the set."""
+    out = []
+    with appliance.api(timeout=30) as api:
+        for _ in range(n):
+            t0 = time.monotonic()
+            api.call("checks", refresh=True)
+            out.append((time.monotonic() - t0) * 1000)
+    return out
 
 
 def memory(pid):
@@ -147,6 +162,7 @@ def main():
     try:
         bed.setup()
         bed.start_hub()
+        bed.start_network("dev")
         say(f"bench: bed {bed.prefix} up; {CYCLES} cycles each")
         raw_up, raw_down = raw_openvpn(bed, bed.dir)
         a = tb.Appliance(bed, config_extra={"log_level": "info"})
@@ -154,6 +170,13 @@ def main():
         api_up, api_down = through_api(a)
         one = api_load(bed, a, 1)
         many = api_load(bed, a, 32)
+        healthy = checks_runs(a, CHECK_RUNS)
+        cached = api_load(bed, a, 1, '{"id":1,"cmd":"checks"}')
+        bed.silent_dns()
+        bed.write_resolv_conf("dev", tb.SILENT_DNS_IP)
+        blackholed = checks_runs(a, 5)
+        bed.restore_network()
+        timeout_ms = a.config["checks"]["timeout_ms"]
         mem = memory(a.proc.pid)
         a.close()
         # The same client config as the plugin's (no remote-cert-tls), so
@@ -193,6 +216,11 @@ def main():
         "plugin_connect_ratio": round(med(plug_up) / med(noplug_up), 3),
         "plugin_tls_verify_depth0_us": d0_us,
         "plugin_tls_verify_depth1_us": d1_us,
+        "checks_healthy_median_ms": round(med(healthy), 2),
+        "checks_blackholed_dns_max_ms": round(max(blackholed), 1),
+        "checks_timeout_ms": timeout_ms,
+        "checks_cached_p50_us": cached["p50_us"],
+        "checks_cached_p99_us": cached["p99_us"],
     }
     rows = [
         ("start -> connected (median)", f"{res['api_start_to_connected_ms']} ms",
@@ -213,6 +241,13 @@ def main():
          f"{res['plugin_connect_ratio']}", "ratio <= 1.05"),
         ("plugin TLS_VERIFY call", f"{d0_us} us (depth 0)",
          f"{d1_us} us (depth 1)", ""),
+        ("checks, healthy (median)", f"{res['checks_healthy_median_ms']} ms",
+         f"{CHECK_RUNS} runs", "<= 50 ms"),
+        ("checks, silent DNS (worst)",
+         f"{res['checks_blackholed_dns_max_ms']} ms",
+         f"timeout_ms {timeout_ms}", f"<= {timeout_ms * 1.1:.0f} ms"),
+        ("checks from the cache", f"p50 {res['checks_cached_p50_us']} us",
+         f"p99 {res['checks_cached_p99_us']} us", "p99 <= 1000 us"),
     ]
     say("")
     say(f"{'measure':<30} {'value':<22} {'compared':<34} goal")

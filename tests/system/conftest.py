@@ -3,7 +3,11 @@
 network namespaces built by tests/bed (DESIGN.md section 8).
 
     pki             session: the certificates (about a second to make)
-    net             module:  inet + hub + dev namespaces, the hub's openvpn
+    net             module:  inet + hub + dev namespaces, the hub's openvpn,
+                             and a healthy network for the prerequisite
+                             checks: dnsmasq and the vendor cloud in hub,
+                             dev's resolv.conf naming dnsmasq, dev's default
+                             gateway answering (Bed.start_network)
     make_appliance  test:    factory for an Appliance (supportvpnd) in dev;
                              everything left in dev is killed after the test
     appliance       test:    make_appliance() already started
@@ -101,11 +105,13 @@ def pki(request):
 
 @pytest.fixture(scope="module")
 def net(pki):
-    """inet + hub + dev, with the hub's openvpn running."""
+    """inet + hub + dev, with the hub's openvpn running and the network
+    healthy for the prerequisite checks."""
     b = tb.Bed(pki, roles=("hub", "dev"))
     b.setup()
     try:
         b.start_hub()
+        b.start_network("dev")
     except BaseException:
         b.cleanup(failed=True)
         raise
@@ -123,7 +129,8 @@ def _require_daemon():
 @pytest.fixture
 def make_appliance(net, request):
     """Appliance factory (see bed.Appliance for the options). After the test
-    the daemon is stopped and whatever still runs in dev is killed."""
+    the daemon is stopped, whatever still runs in dev is killed, and the
+    network is made healthy again (Bed.restore_network)."""
     _require_daemon()
     made = []
     # A short, unique, readable directory name per test (unix socket
@@ -142,9 +149,12 @@ def make_appliance(net, request):
     for a in made:
         a.close()
     nx.kill_netns_processes(net.ns("dev"))
-    _check_daemon_exits(made)
-    if net.hub and not net.hub.proc.alive():
-        net.start_hub()     # a test took the hub down: next one gets a new
+    try:
+        _check_daemon_exits(made)
+    finally:
+        if net.hub and not net.hub.proc.alive():
+            net.start_hub()  # a test took the hub down: next one gets a new
+        net.restore_network()
 
 
 def strict_exit():

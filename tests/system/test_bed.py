@@ -3,6 +3,7 @@
 by hand, DNS and the vendor cloud, and cleanup after failures. Needs no
 supportvpnd, so a broken daemon cannot hide a broken bed (or the reverse)."""
 
+import email.utils
 import json
 import os
 import re
@@ -219,6 +220,84 @@ def test_dns_cloud_and_resolv_conf(pki):
         prefix = b.prefix
     assert not os.path.exists(f"/etc/netns/{prefix}-dev")
     assert not tb.our_netns([prefix])
+
+
+def _dns_query(net, server, name="cloud.support.example", timeout=1.0):
+    """One A query over UDP from dev; the answer's bytes, or None."""
+    import socket
+    import struct
+    q = struct.pack("!HHHHHH", 0x5356, 0x0100, 1, 0, 0, 0)
+    q += b"".join(bytes([len(p)]) + p.encode() for p in name.split("."))
+    q += b"\0" + struct.pack("!HH", 1, 1)
+    s = nx.socket_in(net.ns("dev"), type=socket.SOCK_DGRAM)
+    try:
+        s.settimeout(timeout)
+        s.sendto(q, (server, 53))
+        return s.recv(4096)
+    except OSError:
+        return None
+    finally:
+        s.close()
+
+
+def test_network_is_healthy_for_the_checks(net):
+    """What the prerequisite checks see on `net`: a default gateway that
+    answers ping, resolv.conf naming dnsmasq, the cloud name resolving, the
+    cloud answering dev's address."""
+    assert net.default_route("dev") == "default via 198.51.100.254 dev eth0"
+    assert net.exec("dev", ["ping", "-c1", "-W2", "198.51.100.254"]
+                    ).returncode == 0
+    with open(f"/etc/netns/{net.ns('dev')}/resolv.conf") as f:
+        assert f.read() == "nameserver 198.51.100.1\n"
+    r = net.exec("dev", ["getent", "hosts", "cloud.support.example"])
+    assert r.stdout.split() == ["198.51.100.1", "cloud.support.example"]
+    r = net.exec("dev", ["curl", "-sS", "-m", "3", tb.core.CLOUD_URL])
+    assert r.stdout == "198.51.100.10\n", r
+
+
+def test_network_controls_and_restore(net):
+    """Each knob the check tests turn, and restore_network undoing all."""
+    def curl(*extra):
+        return net.exec("dev", ["curl", "-sS", "-m", "1", "-i"] +
+                        list(extra) + [tb.core.CLOUD_URL])
+    try:
+        net.cloud_mode("json", date_offset_s=-2 * 86400)
+        r = curl()
+        assert '{"ip": "198.51.100.10"}' in r.stdout, r
+        date = re.search(r"^Date: (.*?)\s*$", r.stdout, re.M).group(1)
+        skew = time.time() - \
+            email.utils.parsedate_to_datetime(date).timestamp()
+        assert abs(skew - 2 * 86400) < 60, date
+        net.cloud_mode("garbage")
+        assert "It works!" in curl().stdout
+        net.cloud_mode("status", status=503)
+        assert curl().stdout.startswith("HTTP/1.0 503"), curl()
+        net.cloud_mode("hang")
+        t0 = time.monotonic()
+        r = curl()
+        assert r.returncode == 28 and time.monotonic() - t0 >= 0.9, r
+        n = len(net.cloud_requests())
+        net.stop_cloud()
+        assert curl().returncode == 7
+        assert len(net.cloud_requests()) == n
+        net.stop_dns()
+        assert _dns_query(net, "198.51.100.1", timeout=0.5) is None
+        silent = net.silent_dns()
+        assert _dns_query(net, tb.core.SILENT_DNS_IP, timeout=0.5) is None
+        assert silent.received >= 1
+        net.write_resolv_conf("dev", text="")
+        net.set_default_route("dev", tb.core.NOBODY_IP)
+        assert net.exec("dev", ["ping", "-c1", "-W1", tb.core.NOBODY_IP]
+                        ).returncode != 0
+        net.set_default_route("dev", None)
+        assert net.default_route("dev") == ""
+    finally:
+        net.restore_network()
+    test_network_is_healthy_for_the_checks(net)
+    assert _dns_query(net, "198.51.100.1") is not None
+    assert ("eth0", "198.51.100.53/24") not in nx.addresses(net.ns("hub"))
+    r = net.exec("dev", ["curl", "-sS", "-m", "3", "http://198.51.100.1/json"])
+    assert r.stdout.strip() == '{"ip": "198.51.100.10"}', r
 
 
 def test_host_is_untouched(pki):

@@ -58,6 +58,12 @@ test_valid(void **state)
 	assert_int_equal(req.lines, 5);
 	api_request_clear(&req);
 
+	assert_int_equal(parse("{\"cmd\":\"checks\",\"refresh\":true}", &req,
+	    &err), 0);
+	assert_int_equal(req.cmd, API_CMD_CHECKS);
+	assert_true(req.refresh);
+	api_request_clear(&req);
+
 	assert_int_equal(parse("{\"cmd\":\"openvpn\",\"command\":\"state "
 	    "all\"}", &req, &err), 0);
 	assert_string_equal(req.command, "state all");
@@ -105,6 +111,8 @@ test_invalid(void **state)
 		{ "{\"cmd\":\"subscribe\",\"events\":[\"nope\"]}",
 		    "bad_argument", "unknown event", false },
 		{ "{\"cmd\":\"openvpn\"}", "bad_argument", "'command'", false },
+		{ "{\"cmd\":\"checks\",\"refresh\":1}", "bad_argument",
+		    "'refresh'", false },
 		{ "{\"cmd\":\"openvpn\",\"command\":[1]}", "bad_argument",
 		    "'command'", false },
 		{ "{\"cmd\":\"status\",\"cmd\":\"stop\"}", "bad_request",

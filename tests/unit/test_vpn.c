@@ -422,11 +422,14 @@ boot(struct fx *f, const char *script, const char *settings)
 		assert_int_equal(mkdir(f->state_dir, 0700), 0);
 		write_file(f->settings, settings);
 	}
+	/* No vendor cloud: the prerequisite checks are off and send nothing
+	 * to the host's network (tests/unit/test_checks.c covers them). */
 	root = json_pack("{s:s, s:s, s:s, s:s, s:{s:s, s:s, s:s, s:i, s:i, "
-	    "s:i}}", "state_dir", f->state_dir, "run_dir", f->run_dir,
+	    "s:i}, s:{s:s}}", "state_dir", f->state_dir, "run_dir", f->run_dir,
 	    "log_file", "", "log_level", "error", "openvpn", "binary",
-	    f->binary != NULL ? f->binary : fake_path, "config", f->script, "plugin", "", "restart_min_ms",
-	    100, "restart_max_ms", 400, "stop_timeout_ms", 2000);
+	    f->binary != NULL ? f->binary : fake_path, "config", f->script,
+	    "plugin", "", "restart_min_ms", 100, "restart_max_ms", 400,
+	    "stop_timeout_ms", 2000, "checks", "cloud_url", "");
 	assert_non_null(root);
 	text = json_dumps(root, 0);
 	json_decref(root);
