@@ -105,6 +105,8 @@ struct csock {
 };
 
 struct checks {
+	json_t			*json;		/* checks_json's answer, until
+						   the next run starts or ends */
 	uv_loop_t		*loop;
 	const struct config	*cfg;
 	checks_change_fn	 on_change;
@@ -1809,6 +1811,8 @@ finish_run(struct checks *c)
 	c->have_cache = true;
 	c->cache_at = util_now_ms();
 	c->running = false;
+	json_decref(c->json);
+	c->json = NULL;
 	c->dns_mine = false;
 	log_debug("checks: run done in %" PRId64 " ms%s", elapsed_ms(c),
 	    changed ? ", results changed" : "");
@@ -1836,6 +1840,8 @@ static void
 start_run(struct checks *c)
 {
 	c->running = true;
+	json_decref(c->json);
+	c->json = NULL;
 	c->gen++;
 	c->start = uv_now(c->loop);
 	memset(c->cur, 0, sizeof(c->cur));
@@ -1930,6 +1936,8 @@ checks_free(struct checks *c)
 	c->dns = NULL;
 	c->nlookups = 0;
 	c->running = false;
+	json_decref(c->json);
+	c->json = NULL;
 	uv_close((uv_handle_t *)&c->run_timer, on_handle_closed);
 	uv_close((uv_handle_t *)&c->curl_timer, on_handle_closed);
 }
@@ -2011,11 +2019,14 @@ time_or_null(int64_t ms)
 }
 
 json_t *
-checks_json(const struct checks *c)
+checks_json(struct checks *c)
 {
 	json_t *root, *items;
 	int i;
 
+	/* status answers tens of thousands of times a second: build once. */
+	if (c->json != NULL)
+		return json_incref(c->json);
 	root = json_object();
 	items = json_array();
 	if (root == NULL || items == NULL ||
@@ -2042,6 +2053,7 @@ checks_json(const struct checks *c)
 		items = NULL;
 		goto fail;
 	}
+	c->json = json_incref(root);
 	return root;
 fail:
 	json_decref(items);

@@ -79,12 +79,14 @@ bool	checks_all_ok(const struct checks *c, const char **name,
 	    const char **detail);
 
 /*
- * The cache as the API shows it (new reference, NULL on ENOMEM):
+ * The cache as the API shows it (a reference the caller owns, NULL on
+ * ENOMEM; shared with later calls until the cache changes, so callers must
+ * not modify it):
  * {"ok": bool, "checked_at": "<RFC 3339>" | null, "running": bool,
  *  "items": [{"name", "group", "ok", "detail", "ms", "checked_at"}, ...]}
  * Before the first run every item has ok false and detail "not checked yet".
  */
-json_t	*checks_json(const struct checks *c);
+json_t	*checks_json(struct checks *c);
 
 /* ---- pure helpers, for the checks and for tests --------------------- */
 

@@ -118,6 +118,9 @@ def demo(pki_dir):
         say(f"{bed.ns('dev')}: the appliance appliance-0001, 198.51.100.10")
         bed.start_hub()
         say("hub: openvpn server is up (tunnel pool 203.0.113.0/24)")
+        bed.start_network("dev")
+        say("hub: DNS (dnsmasq) and the vendor cloud's what-is-my-IP page "
+            "are up")
 
         step("Starting supportvpnd on the appliance")
         app = tb.Appliance(bed, tag="demo")
@@ -135,6 +138,12 @@ def demo(pki_dir):
         rc, _ = ctl(bed, app, "status")
         if rc != 0:
             raise DemoError(f"supportvpnctl status failed (exit {rc})")
+
+        step("The owner checks the prerequisites (the page's two groups "
+             "of lights)")
+        rc, _ = ctl(bed, app, "checks", "--refresh")
+        if rc != 0:
+            raise DemoError(f"a prerequisite check failed (exit {rc})")
 
         step("The owner presses 'Start support VPN' and waits")
         rc, text = ctl(bed, app, "start", "--wait", stream=True)

@@ -5,7 +5,7 @@
 Prints a table and one JSON line. A benchmark, not a test: it asserts
 nothing about timing. Needs root (network namespaces), like the tests.
 
-Measured, on one bed (inet + hub + dev):
+Measured, on one bed (inet + hub + dev), comparisons in alternating cycles:
   - raw openvpn driven by hand over its management socket:
       `hold release` -> >STATE CONNECTED, and `hold on` + `signal SIGUSR1`
       -> >HOLD
@@ -35,7 +35,7 @@ sys.path.insert(0, os.path.dirname(HERE))
 
 import bed as tb  # noqa: E402
 
-CYCLES = int(os.environ.get("BENCH_CYCLES", "15"))
+CYCLES = int(os.environ.get("BENCH_CYCLES", "25"))
 LOAD_SECONDS = int(os.environ.get("BENCH_LOAD_SECONDS", "3"))
 PLUGIN_CYCLES = int(os.environ.get("BENCH_PLUGIN_CYCLES", "40"))
 CHECK_RUNS = int(os.environ.get("BENCH_CHECK_RUNS", "20"))
@@ -45,35 +45,44 @@ def say(msg):
     print(msg, flush=True)
 
 
-def raw_openvpn(bed, workdir):
-    """Median ms of hold release -> CONNECTED and park -> >HOLD."""
-    cfg = os.path.join(workdir, "raw-client.ovpn")
+def raw_cycle(m, up, down):
+    """One hold release -> CONNECTED and park -> >HOLD, by hand."""
+    t0 = time.monotonic()
+    m.command("hold release")
+    m.wait_for(">STATE:", contains=",CONNECTED,")
+    up.append((time.monotonic() - t0) * 1000)
+    t0 = time.monotonic()
+    m.command("hold on")
+    m.command("signal SIGUSR1")
+    m.wait_for(">HOLD:")
+    down.append((time.monotonic() - t0) * 1000)
+
+
+def raw_against_api(bed, appliance):
+    """Raw openvpn driven by hand and the same through supportvpnd's API,
+    on one bed, cycles alternating so that drift affects both alike.
+    Returns (raw_up, raw_down, api_up, api_down) in ms."""
+    cfg = os.path.join(bed.dir, "raw-client.ovpn")
     with open(cfg, "w") as f:
         f.write(tb.client_config(bed.pki))
-    sock = os.path.join(workdir, "raw-mgmt.sock")
+    sock = os.path.join(bed.dir, "raw-mgmt.sock")
     proc = bed.spawn("raw-openvpn", "dev", [
         "/usr/sbin/openvpn", "--config", cfg, "--management", sock, "unix",
         "--management-hold", "--management-signal"])
     tb.wait_until(lambda: os.path.exists(sock), 10, desc="raw mgmt socket")
-    up, down = [], []
+    raw_up, raw_down, api_up, api_down = [], [], [], []
     m = tb.MgmtClient(sock, timeout=20)
     try:
         m.wait_for(">HOLD:")
         m.command("state on")
-        for _ in range(CYCLES):
-            t0 = time.monotonic()
-            m.command("hold release")
-            m.wait_for(">STATE:", contains=",CONNECTED,")
-            up.append((time.monotonic() - t0) * 1000)
-            t0 = time.monotonic()
-            m.command("hold on")
-            m.command("signal SIGUSR1")
-            m.wait_for(">HOLD:")
-            down.append((time.monotonic() - t0) * 1000)
+        with appliance.api(timeout=30) as api:
+            for _ in range(CYCLES):
+                raw_cycle(m, raw_up, raw_down)
+                cycle(api, api_up, api_down)
     finally:
         m.close()
         proc.stop()
-    return up, down
+    return raw_up, raw_down, api_up, api_down
 
 
 def plugin_call_us():
@@ -96,14 +105,6 @@ def cycle(api, up, down):
     st = api.call("stop")
     down.append((time.monotonic() - t0) * 1000)
     assert st["vpn"] == "stopped", st
-
-
-def through_api(appliance):
-    up, down = [], []
-    with appliance.api(timeout=30) as api:
-        for _ in range(CYCLES):
-            cycle(api, up, down)
-    return up, down
 
 
 def interleaved(a, b):
@@ -164,10 +165,9 @@ def main():
         bed.start_hub()
         bed.start_network("dev")
         say(f"bench: bed {bed.prefix} up; {CYCLES} cycles each")
-        raw_up, raw_down = raw_openvpn(bed, bed.dir)
         a = tb.Appliance(bed, config_extra={"log_level": "info"})
         a.start()
-        api_up, api_down = through_api(a)
+        raw_up, raw_down, api_up, api_down = raw_against_api(bed, a)
         one = api_load(bed, a, 1)
         many = api_load(bed, a, 32)
         healthy = checks_runs(a, CHECK_RUNS)
