@@ -2018,6 +2018,12 @@ time_or_null(int64_t ms)
 	    json_null();
 }
 
+int64_t
+checks_age_ms(const struct checks *c)
+{
+	return c->have_cache ? util_now_ms() - c->cache_at : -1;
+}
+
 json_t *
 checks_json(struct checks *c)
 {

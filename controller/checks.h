@@ -78,6 +78,9 @@ bool	checks_running(const struct checks *c);
 bool	checks_all_ok(const struct checks *c, const char **name,
 	    const char **detail);
 
+/* How old the cached results are, in ms; -1 before the first run. */
+int64_t	checks_age_ms(const struct checks *c);
+
 /*
  * The cache as the API shows it (a reference the caller owns, NULL on
  * ENOMEM; shared with later calls until the cache changes, so callers must

@@ -94,6 +94,7 @@ struct vpn {
 	char			 refusal[512];
 	struct events		*events;	/* NULL without the plugin */
 	struct checks		*checks;
+	bool			 checks_stale;	/* arming waits for a fresh run */
 	uv_timer_t		 checks_timer;	/* while armed, not connected */
 	bool			 consent_given;	/* our record is in place */
 
@@ -377,6 +378,11 @@ vpn_possible(const struct vpn *v, char *why, size_t len)
 		if (why != NULL)
 			snprintf(why, len, "openvpn's management interface is "
 			    "not connected yet");
+		return false;
+	}
+	if (checks_enabled(v) && v->checks_stale) {
+		if (why != NULL)
+			snprintf(why, len, "checking the prerequisites");
 		return false;
 	}
 	if (checks_enabled(v) && !checks_all_ok(v->checks, &name, &detail)) {
@@ -1038,6 +1044,16 @@ schedule_checks(struct vpn *v)
 		uv_timer_start(&v->checks_timer, on_checks_timer, ms, ms);
 }
 
+/* The fresh run an armed start waited for has ended: decide now. */
+static void
+on_arm_checks_done(void *arg)
+{
+	struct vpn *v = arg;
+
+	v->checks_stale = false;
+	reconcile(v);
+}
+
 static void
 on_checks_change(void *arg)
 {
@@ -1102,8 +1118,20 @@ vpn_start(struct vpn *v, bool when_possible, bool wait, unsigned timeout_s,
 	if (!when_possible)
 		v->want_up = true;
 	else if (checks_enabled(v) &&
-	    !checks_all_ok(v->checks, &check, &check_detail))
-		(void)checks_run(v->checks, NULL, NULL); /* ends in on_change */
+	    (!checks_all_ok(v->checks, &check, &check_detail) ||
+	    checks_age_ms(v->checks) < 0 || checks_age_ms(v->checks) >
+	    (int64_t)v->cfg->checks_interval_s * 1000)) {
+		/*
+		 * Arming decides on fresh results, not on a green light the
+		 * network may have lost since (a red one keeps it waiting
+		 * anyway); the run's end reconciles.
+		 */
+		bool green = checks_all_ok(v->checks, &check, &check_detail);
+
+		if (checks_run(v->checks, on_arm_checks_done, v) != NULL &&
+		    green)
+			v->checks_stale = true;
+	}
 	v->refusal[0] = '\0';
 	if (v->state == VPN_STOPPED || v->state == VPN_WAITING)
 		set_state(v, VPN_STARTING, "start requested");
