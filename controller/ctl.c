@@ -934,6 +934,33 @@ print_tunnel(json_t *t)
 	}
 }
 
+/* One line for status: all green, or the first red light. */
+static void
+print_checks_line(json_t *set)
+{
+	json_t		*it;
+	size_t		 i;
+
+	if (!json_is_object(set))
+		return;
+	if (json_is_false(json_object_get(set, "enabled"))) {
+		field("checks:", "off (no vendor cloud configured)");
+		return;
+	}
+	if (jstr(set, "checked_at") == NULL) {
+		field("checks:", "not run yet");
+		return;
+	}
+	json_array_foreach(json_object_get(set, "items"), i, it)
+		if (!json_is_true(json_object_get(it, "ok"))) {
+			field("checks:", "%s failed: %s",
+			    or_unknown(jstr(it, "name")),
+			    or_unknown(jstr(it, "detail")));
+			return;
+		}
+	field("checks:", "all passed (at %s)", jstr(set, "checked_at"));
+}
+
 static void
 print_status(json_t *st)
 {
@@ -954,6 +981,7 @@ print_status(json_t *st)
 	field("start when possible:", "%s", json_is_boolean(swp) ?
 	    (json_is_true(swp) ? "yes" : "no") : "unknown");
 	print_openvpn(json_object_get(st, "openvpn"));
+	print_checks_line(json_object_get(st, "checks"));
 	if (json_is_object(tunnel))
 		print_tunnel(tunnel);
 }
