@@ -1208,6 +1208,18 @@ no_arguments(struct ctl *ctl, int argc, char **argv)
 	return -1;
 }
 
+/* A result as JSON (--json) or in words; releases it. */
+static int
+show_result(struct ctl *ctl, json_t *res, void (*print)(json_t *res))
+{
+	if (ctl->json)
+		print_json(res, true);
+	else
+		print(res);
+	json_decref(res);
+	return 0;
+}
+
 /* A command without arguments: one request, its result printed. */
 static int
 simple_call(struct ctl *ctl, int argc, char **argv, const char *cmd,
@@ -1221,12 +1233,7 @@ simple_call(struct ctl *ctl, int argc, char **argv, const char *cmd,
 	if (ctl_connect(ctl) != 0 || ctl_call(ctl, json_pack("{s:s}", "cmd",
 	    cmd), CTL_TIMEOUT_S, NULL, &res) != 0)
 		return 1;
-	if (ctl->json)
-		print_json(res, true);
-	else
-		print(res);
-	json_decref(res);
-	return 0;
+	return show_result(ctl, res, print);
 }
 
 static int
@@ -1311,12 +1318,7 @@ cmd_start(struct ctl *ctl, int argc, char **argv)
 	if (ctl_call(ctl, json_pack("{s:s, s:b}", "cmd", "start",
 	    "when_possible", when_possible), CTL_TIMEOUT_S, NULL, &res) != 0)
 		return 1;
-	if (ctl->json)
-		print_json(res, true);
-	else
-		print_state_line(res);
-	json_decref(res);
-	return 0;
+	return show_result(ctl, res, print_state_line);
 }
 
 static int
