@@ -187,6 +187,25 @@ next_line(const char *p, const char **end)
 	return nl != NULL ? nl + 1 : *end;
 }
 
+/*
+ * Copies the line at *p (without its newline) into line and moves *p past
+ * it. Its length, or -1 when it does not fit (bad input for a /proc table).
+ */
+static ssize_t
+take_line(const char **p, char *line, size_t size)
+{
+	const char *start = *p, *end;
+	size_t n;
+
+	*p = next_line(start, &end);
+	n = (size_t)(end - start);
+	if (n >= size)
+		return -1;
+	memcpy(line, start, n);
+	line[n] = '\0';
+	return (ssize_t)n;
+}
+
 static bool
 copy_out(char *dst, size_t len, const char *src)
 {
@@ -197,7 +216,7 @@ int
 checks_parse_route(const char *text, char *ifname, size_t iflen,
     char *gateway, size_t gwlen)
 {
-	const char *p = text, *end;
+	const char *p = text;
 	char best_if[IF_NAMESIZE + 1] = "", line[512];
 	unsigned long best_metric = 0;
 	uint32_t best_gw = 0;
@@ -206,18 +225,13 @@ checks_parse_route(const char *text, char *ifname, size_t iflen,
 	while (*p != '\0') {
 		char ifn[64];
 		unsigned int dst, gw, flags, ref, use, metric, mask;
-		size_t n;
+		ssize_t n;
 		int k;
 
-		const char *start = p;
-
-		p = next_line(p, &end);
-		n = (size_t)(end - start);
-		if (n >= sizeof(line))
+		if ((n = take_line(&p, line, sizeof(line))) < 0)
 			return -EINVAL;
-		memcpy(line, start, n);
-		line[n] = '\0';
-		if (strspn(line, " \t\r") == n || strncmp(line, "Iface", 5) == 0)
+		if (strspn(line, " \t\r") == (size_t)n ||
+		    strncmp(line, "Iface", 5) == 0)
 			continue;
 		k = sscanf(line, "%63s %x %x %x %u %u %u %x", ifn, &dst, &gw,
 		    &flags, &ref, &use, &metric, &mask);
@@ -272,7 +286,7 @@ int
 checks_parse_route6(const char *text, char *ifname, size_t iflen,
     char *gateway, size_t gwlen)
 {
-	const char *p = text, *end;
+	const char *p = text;
 	char best_if[IF_NAMESIZE + 1] = "", line[512];
 	unsigned char best_gw[16];
 	unsigned long best_metric = 0;
@@ -282,17 +296,12 @@ checks_parse_route6(const char *text, char *ifname, size_t iflen,
 		char dst[64], src[64], nh[64], ifn[64];
 		unsigned int dlen, slen, metric, ref, use, flags;
 		unsigned char dbytes[16], gbytes[16];
-		const char *start = p;
-		size_t n;
+		ssize_t n;
 		int k;
 
-		p = next_line(p, &end);
-		n = (size_t)(end - start);
-		if (n >= sizeof(line))
+		if ((n = take_line(&p, line, sizeof(line))) < 0)
 			return -EINVAL;
-		memcpy(line, start, n);
-		line[n] = '\0';
-		if (strspn(line, " \t\r") == n)
+		if (strspn(line, " \t\r") == (size_t)n)
 			continue;
 		k = sscanf(line, "%63s %x %63s %x %63s %x %x %x %x %63s", dst,
 		    &dlen, src, &slen, nh, &metric, &ref, &use, &flags, ifn);

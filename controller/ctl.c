@@ -1208,10 +1208,14 @@ no_arguments(struct ctl *ctl, int argc, char **argv)
 	return -1;
 }
 
-/* A result as JSON (--json) or in words; releases it. */
+/* Sends req (stolen) and shows its result as JSON (--json) or in words. */
 static int
-show_result(struct ctl *ctl, json_t *res, void (*print)(json_t *res))
+call_and_show(struct ctl *ctl, json_t *req, void (*print)(json_t *res))
 {
+	json_t	*res;
+
+	if (ctl_call(ctl, req, CTL_TIMEOUT_S, NULL, &res) != 0)
+		return 1;
 	if (ctl->json)
 		print_json(res, true);
 	else
@@ -1225,15 +1229,13 @@ static int
 simple_call(struct ctl *ctl, int argc, char **argv, const char *cmd,
     void (*print)(json_t *res))
 {
-	json_t	*res;
 	int	 rc;
 
 	if ((rc = no_arguments(ctl, argc, argv)) >= 0)
 		return rc;
-	if (ctl_connect(ctl) != 0 || ctl_call(ctl, json_pack("{s:s}", "cmd",
-	    cmd), CTL_TIMEOUT_S, NULL, &res) != 0)
+	if (ctl_connect(ctl) != 0)
 		return 1;
-	return show_result(ctl, res, print);
+	return call_and_show(ctl, json_pack("{s:s}", "cmd", cmd), print);
 }
 
 static int
@@ -1280,7 +1282,6 @@ static int
 cmd_start(struct ctl *ctl, int argc, char **argv)
 {
 	const char	*val;
-	json_t		*res;
 	bool		 when_possible = false, wait = false;
 	long		 timeout_s = -1;
 	int		 i, rc;
@@ -1315,10 +1316,8 @@ cmd_start(struct ctl *ctl, int argc, char **argv)
 	if (wait)
 		return start_wait(ctl, when_possible, timeout_s > 0 ?
 		    timeout_s : CTL_START_TIMEOUT_S);
-	if (ctl_call(ctl, json_pack("{s:s, s:b}", "cmd", "start",
-	    "when_possible", when_possible), CTL_TIMEOUT_S, NULL, &res) != 0)
-		return 1;
-	return show_result(ctl, res, print_state_line);
+	return call_and_show(ctl, json_pack("{s:s, s:b}", "cmd", "start",
+	    "when_possible", when_possible), print_state_line);
 }
 
 static int
