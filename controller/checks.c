@@ -1612,9 +1612,11 @@ http_done(struct checks *c, CURLcode res)
 			    c->errbuf : curl_easy_strerror(res));
 		http_cannot(c, why);
 	}
+	/* curl's own timeout and the run's say the same thing. */
 	judge_clock(c, c->date[0] != '\0' ? NULL :
 	    res == CURLE_OK ? "the vendor cloud sent no Date" :
-	    "the vendor cloud could not be reached");
+	    res == CURLE_OPERATION_TIMEDOUT ? "the vendor cloud did not answer "
+	    "in time" : "the vendor cloud could not be reached");
 }
 
 static void
