@@ -35,7 +35,7 @@ struct events {
 };
 
 static const char *const known_types[] = {
-	SVPN_EV_TLS_VERIFY, SVPN_EV_TLS_FINAL, SVPN_EV_IPCHANGE, SVPN_EV_UP,
+	SVPN_EV_TLS_VERIFY, SVPN_EV_IPCHANGE, SVPN_EV_UP,
 	SVPN_EV_ROUTE_UP, SVPN_EV_ROUTE_PREDOWN, SVPN_EV_DOWN,
 };
 

@@ -23,7 +23,6 @@
 
 /* type values, one per hook */
 #define SVPN_EV_TLS_VERIFY	"tls_verify"	/* depth, result, rule, reason, cn, sha256, server_ip, server_port */
-#define SVPN_EV_TLS_FINAL	"tls_final"	/* cn, server_ip, server_port */
 #define SVPN_EV_IPCHANGE	"ipchange"	/* server_ip, server_port, cn */
 #define SVPN_EV_UP		"up"		/* dev, local_ip, local_ip6, netmask, server_ip, server_port, cn, sha256 */
 #define SVPN_EV_ROUTE_UP	"route_up"	/* dev, local_ip, server_ip, server_port */

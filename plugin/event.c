@@ -284,14 +284,6 @@ event_tls_verify(struct event_buf *b, long pid, const char *const *envp,
 }
 
 void
-event_tls_final(struct event_buf *b, long pid, const char *const *envp)
-{
-	event_begin(b, SVPN_EV_TLS_FINAL, pid);
-	add_env(b, SVPN_EV_CN, envp, "common_name");
-	add_server(b, envp, "untrusted");
-}
-
-void
 event_ipchange(struct event_buf *b, long pid, const char *const *envp)
 {
 	event_begin(b, SVPN_EV_IPCHANGE, pid);

@@ -47,8 +47,6 @@ size_t	event_end(struct event_buf *b);
 void	event_tls_verify(struct event_buf *b, long pid, const char *const *envp,
 	    int depth, const char *rule, const char *reason, const char *sha256,
 	    const char *cn, size_t cn_len);
-/* cn (common_name), server_ip/port. */
-void	event_tls_final(struct event_buf *b, long pid, const char *const *envp);
 /* server_ip/port (trusted_*, not IPCHANGE's argv), cn. */
 void	event_ipchange(struct event_buf *b, long pid, const char *const *envp);
 /* dev, local_ip, local_ip6, netmask, server_ip/port, cn, sha256 of the

@@ -31,7 +31,6 @@
 
 /* Never AUTH_USER_PASS_VERIFY: a client then demands a password. */
 #define HOOKS	(OPENVPN_PLUGIN_MASK(OPENVPN_PLUGIN_TLS_VERIFY) |	\
-		 OPENVPN_PLUGIN_MASK(OPENVPN_PLUGIN_TLS_FINAL) |	\
 		 OPENVPN_PLUGIN_MASK(OPENVPN_PLUGIN_IPCHANGE) |		\
 		 OPENVPN_PLUGIN_MASK(OPENVPN_PLUGIN_UP) |		\
 		 OPENVPN_PLUGIN_MASK(OPENVPN_PLUGIN_ROUTE_UP) |		\
@@ -201,9 +200,6 @@ on_hook(struct plugin *p, int type, const char *const *envp)
 	long pid = (long)getpid();
 
 	switch (type) {
-	case OPENVPN_PLUGIN_TLS_FINAL:
-		event_tls_final(&b, pid, envp);
-		break;
 	case OPENVPN_PLUGIN_IPCHANGE:
 		event_ipchange(&b, pid, envp);
 		break;

@@ -692,9 +692,8 @@ open_plugin(const char *const *args, ovpnSSLAPI api, int *rc_out)
 		    OPENVPN_PLUGIN_MASK(OPENVPN_PLUGIN_ROUTE_UP) |
 		    OPENVPN_PLUGIN_MASK(OPENVPN_PLUGIN_IPCHANGE) |
 		    OPENVPN_PLUGIN_MASK(OPENVPN_PLUGIN_TLS_VERIFY) |
-		    OPENVPN_PLUGIN_MASK(OPENVPN_PLUGIN_TLS_FINAL) |
 		    OPENVPN_PLUGIN_MASK(OPENVPN_PLUGIN_ROUTE_PREDOWN)),
-		    "type_mask is the seven client hooks (0x%x)",
+		    "type_mask is the six client hooks (0x%x)",
 		    ret.type_mask);
 		CHECK(!(ret.type_mask &
 		    OPENVPN_PLUGIN_MASK(OPENVPN_PLUGIN_AUTH_USER_PASS_VERIFY)),
@@ -1063,14 +1062,6 @@ case_hooks(void)
 
 	drain();
 	hook_env(&e);
-	CHECK(call(w.h, OPENVPN_PLUGIN_TLS_FINAL, no_argv, &e, -1, NULL) ==
-	    OPENVPN_PLUGIN_FUNC_SUCCESS, "TLS_FINAL succeeds");
-	if ((ev = next_event(SVPN_EV_TLS_FINAL)) != NULL) {
-		expect_str(ev, SVPN_EV_CN, "hub1.support.example");
-		expect_str(ev, SVPN_EV_SERVER_IP, HUB_IP);
-		expect_int(ev, SVPN_EV_SERVER_PORT, HUB_PORT);
-		json_decref(ev);
-	}
 	CHECK(call(w.h, OPENVPN_PLUGIN_IPCHANGE, ip_argv, &e, -1, NULL) ==
 	    OPENVPN_PLUGIN_FUNC_SUCCESS, "IPCHANGE succeeds");
 	if ((ev = next_event(SVPN_EV_IPCHANGE)) != NULL) {

@@ -903,10 +903,6 @@ test_event_hooks(void **state)
 	expect_fields(&b, "tls_verify", (const char *const []){ "depth", "1",
 	    "result", "accepted", "reason", "ok", "server_ip", "198.51.100.9",
 	    "server_port", "1195", NULL });
-	event_tls_final(&b, 77, e);
-	expect_fields(&b, "tls_final", (const char *const []){ "cn",
-	    "hub1.support.example", "server_ip", "198.51.100.9",
-	    "server_port", "1195", NULL });
 	event_ipchange(&b, 77, e);
 	expect_fields(&b, "ipchange", (const char *const []){ "server_ip",
 	    "198.51.100.7", "server_port", "1194", "cn",
