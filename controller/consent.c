@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The owner-consent record: this process's pid and start time. */
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,14 +56,21 @@ consent_proc_start_time(const char *proc_root, int pid, uint64_t *out)
 int
 consent_grant(const char *path)
 {
+	/* Our start time never changes: read once, not on every release
+	 * (the read costs more than the rest of the record). */
+	static uint64_t start;
+	static bool have_start;
 	char ts[UTIL_TIME_LEN];
-	uint64_t start;
 	json_t *rec;
 	char *text;
 	int rc;
 
-	if ((rc = consent_proc_start_time("/proc", (int)getpid(), &start)) < 0)
-		return rc;
+	if (!have_start) {
+		if ((rc = consent_proc_start_time("/proc", (int)getpid(),
+		    &start)) < 0)
+			return rc;
+		have_start = true;
+	}
 	rec = json_pack("{s:i, s:i, s:I, s:s}", SVPN_CONSENT_V,
 	    SVPN_CONSENT_VERSION,
 	    SVPN_CONSENT_PID, (int)getpid(), SVPN_CONSENT_START_TIME,
