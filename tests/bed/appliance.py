@@ -121,14 +121,16 @@ class Appliance:
                  api_port=7515, client_text=None, client_extra=(),
                  config_extra=None, remote=HUB_IP, plugin=False, policy=None,
                  server_names=SERVER_NAMES, roots=("ca",), client_ca="ca",
-                 env=None):
+                 env=None, run_dir=None):
         Appliance._count += 1
         self.bed, self.role, self.name = bed, role, name
         self.ns = bed.ns(role)
         self.tag = tag or f"{role}-{Appliance._count}"
         self.dir = os.path.join(bed.dir, self.tag)
         self.state_dir = os.path.join(self.dir, "state")
-        self.run_dir = os.path.join(self.dir, "run")
+        # run_dir elsewhere (the bench puts it on tmpfs, as /run is on an
+        # appliance); the caller makes and removes its parent.
+        self.run_dir = run_dir or os.path.join(self.dir, "run")
         self.config_path = os.path.join(self.dir, "supportvpnd.json")
         self.client_path = os.path.join(self.dir, "client.ovpn")
         self.log_path = os.path.join(self.dir, "supportvpnd.log")
@@ -164,7 +166,7 @@ class Appliance:
                              doc=policy)
             self.config["openvpn"]["plugin"] = plugin_path()
             self.config["plugin"] = {"policy": self.policy_path}
-            for d in (bed.dir, self.dir):
+            for d in (bed.dir, self.dir, os.path.dirname(self.run_dir)):
                 os.chmod(d, 0o711)
         _merge(self.config, config_extra or {})
         self.write_config()

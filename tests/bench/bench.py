@@ -37,8 +37,9 @@ import bed as tb  # noqa: E402
 
 CYCLES = int(os.environ.get("BENCH_CYCLES", "25"))
 LOAD_SECONDS = int(os.environ.get("BENCH_LOAD_SECONDS", "3"))
-PLUGIN_CYCLES = int(os.environ.get("BENCH_PLUGIN_CYCLES", "40"))
+PLUGIN_CYCLES = int(os.environ.get("BENCH_PLUGIN_CYCLES", "60"))
 CHECK_RUNS = int(os.environ.get("BENCH_CHECK_RUNS", "20"))
+SHM = "/dev/shm"     # tmpfs on Debian, like /run
 
 
 def say(msg):
@@ -160,6 +161,7 @@ def main():
     pki = tb.Pki(pkidir).generate()
     bed = tb.Bed(pki, roles=("hub", "dev"))
     failed = True
+    shm = None
     try:
         bed.setup()
         bed.start_hub()
@@ -180,12 +182,17 @@ def main():
         mem = memory(a.proc.pid)
         a.close()
         # The same client config as the plugin's (no remote-cert-tls), so
-        # the two differ only by the plugin; both run side by side.
+        # the two differ only by the plugin; both run side by side, with
+        # run_dir on tmpfs as /run/supportvpn is on an appliance (the
+        # consent record is written there before every release).
+        shm = tempfile.mkdtemp(prefix="supportvpn-bench-", dir=SHM)
         p = tb.Appliance(bed, plugin=True, tag="bench-plugin", api_port=7516,
-                         config_extra={"log_level": "info"})
+                         config_extra={"log_level": "info"},
+                         run_dir=os.path.join(shm, "plugin"))
         n = tb.Appliance(bed, tag="bench-noplugin", api_port=7517,
                          config_extra={"log_level": "info"},
-                         client_text=tb.client_config(pki, hub_checks=False))
+                         client_text=tb.client_config(pki, hub_checks=False),
+                         run_dir=os.path.join(shm, "noplugin"))
         p.start()
         n.start()
         plug_up, noplug_up = interleaved(p, n)
@@ -196,6 +203,8 @@ def main():
     finally:
         bed.cleanup(failed=failed)
         subprocess.run(["rm", "-rf", pkidir], check=False)
+        if shm is not None:
+            subprocess.run(["rm", "-rf", shm], check=False)
 
     res = {
         "cycles": CYCLES,
