@@ -35,10 +35,10 @@ endif
 DEB_PACKAGES := build-essential pkg-config libuv1-dev libjansson-dev \
 	libcmocka-dev libssl-dev libcurl4-openssl-dev openvpn openssl \
 	python3 python3-pytest dnsmasq-base iproute2 procps socat iputils-ping \
-	curl clang libclang-rt-14-dev
+	curl clang libclang-rt-14-dev libcrypt-dev
 
 UV_CFLAGS	= $(shell $(PKG_CONFIG) --cflags libuv jansson libcurl 2>/dev/null)
-UV_LIBS		= $(shell $(PKG_CONFIG) --libs libuv jansson libcurl 2>/dev/null)
+UV_LIBS		= $(shell $(PKG_CONFIG) --libs libuv jansson libcurl libxcrypt 2>/dev/null)
 # The clock check: a clock before this commit is certainly wrong.
 BUILD_EPOCH	:= $(shell git log -1 --format=%ct 2>/dev/null || date +%s)
 JANSSON_CFLAGS	= $(shell $(PKG_CONFIG) --cflags jansson 2>/dev/null)
