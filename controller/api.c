@@ -6,7 +6,9 @@
  * Closing a connection cancels what it waits for, so no callback ever
  * reaches freed memory.
  */
+#define _DEFAULT_SOURCE		/* explicit_bzero */
 #include <errno.h>
+#include <pwd.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,10 +20,13 @@
 
 #include "api.h"
 #include "api_req.h"
+#include "auth.h"
 #include "checks.h"
 #include "config.h"
 #include "log.h"
+#include "peer.h"
 #include "rocmd.h"
+#include "session.h"
 #include "supportvpn.h"
 #include "util.h"
 #include "vpn.h"
@@ -49,13 +54,17 @@ struct client {
 	struct vpn_waiter	*waiter;
 	struct checks_waiter	*checks_waiter;
 	struct ro_req		*ro;
+	struct auth_req		*auth;
 	char			 peer[64];
+	long			 uid;		/* the peer's, -1 unknown */
 };
 
 struct api {
 	uv_loop_t		*loop;
 	const struct config	*cfg;
 	struct vpn		*vpn;
+	struct session		*session;
+	struct auth		*auth;
 	uv_tcp_t		 server;
 	bool			 listening;
 	bool			 freeing;
@@ -84,7 +93,8 @@ on_api_handle_closed(uv_handle_t *h)
 }
 
 struct api *
-api_new(uv_loop_t *loop, const struct config *cfg, struct vpn *vpn)
+api_new(uv_loop_t *loop, const struct config *cfg, struct vpn *vpn,
+    struct session *session, struct auth *auth)
 {
 	struct api *a;
 
@@ -93,6 +103,8 @@ api_new(uv_loop_t *loop, const struct config *cfg, struct vpn *vpn)
 	a->loop = loop;
 	a->cfg = cfg;
 	a->vpn = vpn;
+	a->session = session;
+	a->auth = auth;
 	return a;
 }
 
@@ -337,11 +349,93 @@ handle_openvpn(struct client *c, struct api_request *req)
 	c->busy = true;
 }
 
+/* Who asked, for the session history: the peer, its uid (from the
+ * kernel), and what the client says of itself ("by"). New reference. */
+static json_t *
+client_by(struct client *c, const struct api_request *req)
+{
+	json_t *by = json_pack("{s:s, s:s}", "via", "api", "peer", c->peer);
+	struct passwd *pw;
+
+	if (by == NULL)
+		return NULL;
+	if (c->uid >= 0) {
+		json_object_set_new(by, "uid", json_integer(c->uid));
+		if ((pw = getpwuid((uid_t)c->uid)) != NULL)
+			json_object_set_new(by, "user",
+			    json_string(pw->pw_name));
+	}
+	if (req->by[0] != '\0')
+		json_object_set_new(by, "as", json_string(req->by));
+	return by;
+}
+
+static void
+on_auth_done(bool granted, const char *reason, void *arg)
+{
+	struct client *c = arg;
+
+	c->auth = NULL;
+	client_resume(c, api_answer_ok(c->pending_id, json_pack("{s:b, s:s}",
+	    "granted", granted, "reason", reason)));
+}
+
+static void
+handle_auth(struct client *c, struct api_request *req, json_t *by)
+{
+	int rc;
+
+	c->pending_id = req->id != NULL ? json_incref(req->id) : NULL;
+	rc = auth_request(c->api->auth, req->user, req->password, req->from,
+	    by, on_auth_done, c, &c->auth);
+	if (rc < 0) {
+		json_decref(c->pending_id);
+		c->pending_id = NULL;
+		log_warnx("api: %s: auth: %s", c->peer, rc == -EBUSY ?
+		    "too many logins are being checked" : strerror(-rc));
+		send_error(c, req->id, rc == -EBUSY ? "busy" : "internal",
+		    rc == -EBUSY ? "too many logins are being checked; try "
+		    "again" : strerror(-rc));
+		return;
+	}
+	c->busy = true;
+}
+
+/* Session commands answer at once: from the history or the session. */
+static void
+handle_session(struct client *c, struct api_request *req, json_t *by)
+{
+	struct api *a = c->api;
+	const char *code = "internal";
+	char why[256];
+	json_t *recs;
+	int rc;
+
+	if (req->cmd == API_CMD_HISTORY) {
+		if ((rc = session_history(a->session, req->lines, &recs)) < 0)
+			send_error(c, req->id, "storage", "the session history "
+			    "cannot be read");
+		else
+			client_send(c, api_answer_ok(req->id, json_pack(
+			    "{s:o}", "records", recs)));
+		return;
+	}
+	log_info("api: %s: extend%s", c->peer, req->duration_s >= 0 ? "" :
+	    " (default)");
+	if (session_extend(a->session, by, req->duration_s, &code, why,
+	    sizeof(why)) < 0)
+		send_error(c, req->id, code, why);
+	else
+		client_send(c, api_answer_ok(req->id, vpn_status_json(a->vpn)));
+}
+
 static void
 handle_request(struct client *c, struct api_request *req)
 {
 	struct api *a = c->api;
-	json_t *res;
+	const char *code = "internal";
+	char why[256];
+	json_t *res, *by = NULL;
 	size_t i;
 	int rc = 0;
 
@@ -374,9 +468,31 @@ handle_request(struct client *c, struct api_request *req)
 	case API_CMD_CHECKS:
 		handle_checks(c, req);
 		return;
+	case API_CMD_HISTORY:
+		handle_session(c, req, NULL);
+		return;
+	case API_CMD_EXTEND:
+		by = client_by(c, req);
+		handle_session(c, req, by);
+		json_decref(by);
+		return;
+	case API_CMD_AUTH:
+		by = client_by(c, req);
+		handle_auth(c, req, by);
+		json_decref(by);
+		return;
 	case API_CMD_START:
 		log_info("api: %s: start%s%s", c->peer, req->when_possible ?
 		    " when possible" : "", req->wait ? " (wait)" : "");
+		by = client_by(c, req);
+		rc = session_start(a->session, by, req->when_possible,
+		    req->duration_s, &code, why, sizeof(why));
+		json_decref(by);
+		if (rc < 0) {
+			log_warnx("api: %s: start refused: %s", c->peer, why);
+			send_error(c, req->id, code, why);
+			return;
+		}
 		c->busy = true;
 		c->pending_id = req->id != NULL ? json_incref(req->id) : NULL;
 		rc = vpn_start(a->vpn, req->when_possible, req->wait,
@@ -384,6 +500,9 @@ handle_request(struct client *c, struct api_request *req)
 		break;
 	case API_CMD_STOP:
 		log_info("api: %s: stop", c->peer);
+		by = client_by(c, req);
+		session_stopping(a->session, by);
+		json_decref(by);
 		c->busy = true;
 		c->pending_id = req->id != NULL ? json_incref(req->id) : NULL;
 		rc = vpn_stop(a->vpn, on_vpn_done, c, &c->waiter);
@@ -427,6 +546,8 @@ client_process(struct client *c)
 		if (c->closing)
 			return;
 		memmove(c->buf, c->buf + used, c->len - used);
+		/* No stale copy of a request (a password) stays behind. */
+		explicit_bzero(c->buf + c->len - used, used);
 		c->len -= used;
 	}
 	if (c->closing)
@@ -454,6 +575,7 @@ on_client_closed(uv_handle_t *h)
 	struct client *c = h->data;
 	struct api *a = c->api;
 
+	explicit_bzero(c->buf, c->len);
 	free(c->buf);
 	free(c);
 	handle_released(a);
@@ -475,6 +597,8 @@ client_close(struct client *c, const char *why)
 		checks_waiter_cancel(c->checks_waiter);
 	if (c->ro != NULL)
 		c->ro->c = NULL;
+	if (c->auth != NULL)
+		auth_cancel(c->auth);
 	json_decref(c->pending_id);
 	c->pending_id = NULL;
 	if (c->prev != NULL)
@@ -520,10 +644,12 @@ on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 static void
 describe_peer(struct client *c)
 {
-	struct sockaddr_storage ss;
+	struct sockaddr_storage ss, local;
 	int len = sizeof(ss);
 	char host[48] = "?";
+	uid_t uid;
 
+	c->uid = -1;
 	if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &len) == 0) {
 		if (ss.ss_family == AF_INET)
 			uv_ip4_name((struct sockaddr_in *)&ss, host,
@@ -533,6 +659,11 @@ describe_peer(struct client *c)
 			    sizeof(host));
 		snprintf(c->peer, sizeof(c->peer), "%s:%d", host,
 		    ntohs(((struct sockaddr_in *)&ss)->sin_port));
+		len = sizeof(local);
+		if (uv_tcp_getsockname(&c->tcp, (struct sockaddr *)&local,
+		    &len) == 0 && peer_tcp_uid((struct sockaddr *)&ss,
+		    (struct sockaddr *)&local, &uid) == 0)
+			c->uid = (long)uid;
 	} else
 		snprintf(c->peer, sizeof(c->peer), "?");
 }

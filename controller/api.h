@@ -13,13 +13,15 @@
 struct api;
 struct config;
 struct vpn;
+struct session;
+struct auth;
 
 /* Most bytes queued for one connection before it is dropped. */
 #define API_MAX_BACKLOG		(1024 * 1024)
 
-/* cfg and vpn are borrowed. NULL + errno. */
+/* cfg, vpn, session and auth are borrowed. NULL + errno. */
 struct api *api_new(uv_loop_t *loop, const struct config *cfg,
-    struct vpn *vpn);
+    struct vpn *vpn, struct session *session, struct auth *auth);
 /* Binds and listens on api.listen. 0 or a UV_E* code (logged). */
 int	api_listen(struct api *a);
 /* Sends an event to every connection subscribed to name. fields stolen. */

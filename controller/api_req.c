@@ -1,29 +1,37 @@
 /* SPDX-License-Identifier: MIT */
 /* JSON API request validation and answer encoding. Pure; never logs. */
+#define _DEFAULT_SOURCE	/* explicit_bzero */
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
 
 #include <jansson.h>
 
 #include "api_req.h"
 
 static const char *const event_names[API_EV_COUNT] = {
-	"state", "checks", "openvpn", "peer", "log",
+	"state", "checks", "openvpn", "peer", "log", "session",
 };
 
 struct cmd_spec {
 	const char	*name;
 	enum api_cmd	 cmd;
-	const char	*args[4];	/* allowed argument names */
+	const char	*args[6];	/* allowed argument names */
 };
 
 static const struct cmd_spec cmds[] = {
 	{ "status", API_CMD_STATUS, { NULL } },
 	{ "start", API_CMD_START, { "when_possible", "wait", "timeout_s",
-	    NULL } },
-	{ "stop", API_CMD_STOP, { NULL } },
+	    "duration_s", "by", NULL } },
+	{ "stop", API_CMD_STOP, { "by", NULL } },
+	{ "extend", API_CMD_EXTEND, { "duration_s", "by", NULL } },
+	{ "history", API_CMD_HISTORY, { "limit", NULL } },
+	{ "auth", API_CMD_AUTH, { "user", "password", "from", NULL } },
 	{ "subscribe", API_CMD_SUBSCRIBE, { "events", NULL } },
 	{ "log", API_CMD_LOG, { "lines", NULL } },
 	{ "version", API_CMD_VERSION, { NULL } },
@@ -119,9 +127,81 @@ get_events(json_t *root, unsigned *out, struct api_error *err)
 		    (ev = api_event_parse(json_string_value(e))) < 0)
 			return fail(err, "bad_argument", "'events' holds an "
 			    "unknown event; known: state, checks, openvpn, "
-			    "peer, log");
+			    "peer, log, session");
 		*out |= 1u << ev;
 	}
+	return 0;
+}
+
+/* A string argument without NUL; *out borrowed. Absent: 0, *out NULL. */
+static int
+get_str(json_t *root, const char *key, size_t max, const char **out,
+    struct api_error *err)
+{
+	json_t *v = json_object_get(root, key);
+
+	*out = NULL;
+	if (v == NULL)
+		return 0;
+	if (!json_is_string(v))
+		return fail(err, "bad_argument", "'%s' must be a string", key);
+	if (strlen(json_string_value(v)) != json_string_length(v))
+		return fail(err, "bad_argument", "'%s' must not hold a NUL",
+		    key);
+	if (json_string_length(v) > max)
+		return fail(err, "bad_argument", "'%s' is longer than %zu "
+		    "bytes", key, max);
+	*out = json_string_value(v);
+	return 0;
+}
+
+static int
+get_by(json_t *root, struct api_request *req, struct api_error *err)
+{
+	const char *s, *p;
+
+	if (get_str(root, "by", API_BY_MAX, &s, err) < 0)
+		return -1;
+	if (s == NULL)
+		return 0;
+	for (p = s; *p != '\0'; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			return fail(err, "bad_argument", "'by' must not hold "
+			    "control characters");
+	memcpy(req->by, s, strlen(s) + 1);
+	return 0;
+}
+
+static int
+get_duration(json_t *root, struct api_request *req, struct api_error *err)
+{
+	unsigned d = 0;
+
+	req->duration_s = -1;
+	if (json_object_get(root, "duration_s") == NULL)
+		return 0;
+	if (get_uint(root, "duration_s", 0, API_DURATION_MAX, &d, err) < 0)
+		return -1;
+	req->duration_s = (long)d;
+	return 0;
+}
+
+static int
+get_auth(json_t *root, struct api_request *req, struct api_error *err)
+{
+	unsigned char buf[sizeof(struct in6_addr)];
+
+	if (get_str(root, "user", 256, &req->user, err) < 0 ||
+	    get_str(root, "password", 4096, &req->password, err) < 0 ||
+	    get_str(root, "from", 64, &req->from, err) < 0)
+		return -1;
+	if (req->user == NULL || req->password == NULL)
+		return fail(err, "bad_argument", "'auth' needs 'user' and "
+		    "'password'");
+	if (req->from != NULL && inet_pton(AF_INET, req->from, buf) != 1 &&
+	    inet_pton(AF_INET6, req->from, buf) != 1)
+		return fail(err, "bad_argument", "'from' must be an IP "
+		    "address such as \"10.8.0.6\"");
 	return 0;
 }
 
@@ -155,9 +235,21 @@ parse_args(json_t *root, struct api_request *req, struct api_error *err)
 		if (get_bool(root, "when_possible", &req->when_possible,
 		    err) < 0 || get_bool(root, "wait", &req->wait, err) < 0 ||
 		    get_uint(root, "timeout_s", 1, 3600, &req->timeout_s,
-		    err) < 0)
+		    err) < 0 || get_duration(root, req, err) < 0)
 			return -1;
-		return 0;
+		return get_by(root, req, err);
+	case API_CMD_STOP:
+		return get_by(root, req, err);
+	case API_CMD_EXTEND:
+		if (get_duration(root, req, err) < 0)
+			return -1;
+		return get_by(root, req, err);
+	case API_CMD_HISTORY:
+		req->lines = API_HISTORY_DEFAULT;
+		return get_uint(root, "limit", 1, API_HISTORY_MAX, &req->lines,
+		    err);
+	case API_CMD_AUTH:
+		return get_auth(root, req, err);
 	case API_CMD_SUBSCRIBE:
 		return get_events(root, &req->events, err);
 	case API_CMD_CHECKS:
@@ -194,6 +286,7 @@ api_request_parse(const char *line, size_t len, struct api_request *req,
 
 	memset(req, 0, sizeof(*req));
 	memset(err, 0, sizeof(*err));
+	req->duration_s = -1;
 	req->root = json_loadb(line, len,
 	    JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
 	if (req->root == NULL)
@@ -218,13 +311,22 @@ api_request_parse(const char *line, size_t len, struct api_request *req,
 		return parse_args(req->root, req, err);
 	}
 	return fail(err, "unknown_command", "unknown command '%.64s'; known: "
-	    "status, start, stop, checks, subscribe, log, version, openvpn",
+	    "status, start, stop, extend, checks, subscribe, log, history, "
+	    "auth, version, openvpn",
 	    name);
 }
 
 void
 api_request_clear(struct api_request *req)
 {
+	json_t *pw;
+
+	/* The one copy of a password we own outlives no request. */
+	if (req->root != NULL && (pw = json_object_get(req->root,
+	    "password")) != NULL && json_is_string(pw))
+		explicit_bzero((char *)(uintptr_t)json_string_value(pw),
+		    json_string_length(pw));
+	req->password = NULL;
 	json_decref(req->root);
 	req->root = NULL;
 	req->id = NULL;

@@ -21,6 +21,9 @@ enum api_cmd {
 	API_CMD_VERSION,
 	API_CMD_OPENVPN,
 	API_CMD_CHECKS,
+	API_CMD_EXTEND,
+	API_CMD_HISTORY,
+	API_CMD_AUTH,
 };
 
 /* Event classes a connection can subscribe to (bit = 1 << enum). */
@@ -30,6 +33,7 @@ enum api_event {
 	API_EV_OPENVPN,
 	API_EV_PEER,
 	API_EV_LOG,
+	API_EV_SESSION,
 	API_EV_COUNT,
 };
 #define API_EV_ALL	((1u << API_EV_COUNT) - 1)
@@ -37,6 +41,10 @@ enum api_event {
 #define API_START_TIMEOUT_DEFAULT	60
 #define API_LOG_LINES_DEFAULT		100
 #define API_LOG_LINES_MAX		1000
+#define API_HISTORY_DEFAULT		100
+#define API_HISTORY_MAX			1000
+#define API_BY_MAX			64	/* bytes of "by" */
+#define API_DURATION_MAX		(366 * 86400)
 
 struct api_request {
 	enum api_cmd	 cmd;
@@ -49,6 +57,12 @@ struct api_request {
 	unsigned	 events;	/* API_EV_* bits */
 	unsigned	 lines;
 	char		 command[256];
+	long		 duration_s;	/* -1: not given */
+	char		 by[API_BY_MAX + 1];	/* "" if not given */
+	/* auth: borrowed from root (the password is wiped with it). */
+	const char	*user;
+	const char	*password;
+	const char	*from;		/* NULL if not given */
 };
 
 struct api_error {
@@ -63,6 +77,7 @@ struct api_error {
  */
 int	api_request_parse(const char *line, size_t len, struct api_request *req,
 	    struct api_error *err);
+/* Frees the request; a password in it is overwritten first. */
 void	api_request_clear(struct api_request *req);
 
 /* "state" -> API_EV_STATE; -1 if unknown. */

@@ -20,7 +20,8 @@
 #include "supportvpn.h"
 #include "util.h"
 
-enum key_type { KEY_OBJECT, KEY_STRING, KEY_INT, KEY_LISTEN, KEY_LEVEL };
+enum key_type { KEY_OBJECT, KEY_STRING, KEY_INT, KEY_BOOL, KEY_LISTEN,
+	KEY_LEVEL };
 
 struct key_spec {
 	const char	*path;
@@ -31,7 +32,9 @@ struct key_spec {
 
 #define S(p, f)		{ p, KEY_STRING, offsetof(struct config, f), 0, 0 }
 #define I(p, f, lo, hi)	{ p, KEY_INT, offsetof(struct config, f), lo, hi }
+#define B(p, f)		{ p, KEY_BOOL, offsetof(struct config, f), 0, 0 }
 #define O(p)		{ p, KEY_OBJECT, 0, 0, 0 }
+#define DAY		86400
 
 static const struct key_spec keys[] = {
 	O("api"),
@@ -56,6 +59,18 @@ static const struct key_spec keys[] = {
 	S("checks.resolv_conf", checks_resolv_conf),
 	I("checks.timeout_ms", checks_timeout_ms, 100, 120000),
 	I("checks.interval_s", checks_interval_s, 1, 86400),
+	O("session"),
+	I("session.default_s", session_default_s, 0, 365 * DAY),
+	I("session.max_s", session_max_s, 1, 365 * DAY),
+	B("session.allow_unlimited", session_allow_unlimited),
+	I("session.warn_s", session_warn_s, 0, DAY),
+	O("auth"),
+	I("auth.max_failures", auth_max_failures, 1, 32),
+	I("auth.window_s", auth_window_s, 1, DAY),
+	I("auth.lockout_s", auth_lockout_s, 1, DAY),
+	I("auth.lockout_max_s", auth_lockout_max_s, 1, 30 * DAY),
+	O("audit"),
+	I("audit.max_bytes", audit_max_bytes, 16384, 1 << 30),
 };
 
 static char **
@@ -68,6 +83,12 @@ static int *
 int_field(struct config *cfg, size_t off)
 {
 	return (int *)(void *)((char *)cfg + off);
+}
+
+static bool *
+bool_field(struct config *cfg, size_t off)
+{
+	return (bool *)(void *)((char *)cfg + off);
 }
 
 static int
@@ -95,6 +116,15 @@ config_defaults(struct config *cfg)
 	cfg->bytecount_s = 2;
 	cfg->checks_timeout_ms = 5000;
 	cfg->checks_interval_s = 30;
+	cfg->session_default_s = DAY;
+	cfg->session_max_s = 7 * DAY;
+	cfg->session_allow_unlimited = false;
+	cfg->session_warn_s = 900;
+	cfg->auth_max_failures = 5;
+	cfg->auth_window_s = 60;
+	cfg->auth_lockout_s = 60;
+	cfg->auth_lockout_max_s = 3600;
+	cfg->audit_max_bytes = 1 << 20;
 	if (set_str(&cfg->api_host, SUPPORTVPN_API_DEFAULT_HOST) < 0 ||
 	    set_str(&cfg->state_dir, "/var/lib/supportvpn") < 0 ||
 	    set_str(&cfg->run_dir, "/run/supportvpn") < 0 ||
@@ -121,7 +151,7 @@ config_deinit(struct config *cfg)
 	    &cfg->ovpn_plugin, &cfg->plugin_policy, &cfg->checks_cloud_url,
 	    &cfg->checks_resolv_conf, &cfg->mgmt_sock, &cfg->passthru_sock,
 	    &cfg->events_sock, &cfg->consent_file, &cfg->pid_file,
-	    &cfg->settings_file };
+	    &cfg->settings_file, &cfg->support_hash_file, &cfg->audit_file };
 	size_t i;
 
 	for (i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
@@ -258,6 +288,14 @@ load_value(struct config *cfg, const struct key_spec *k, json_t *v,
 		}
 		*int_field(cfg, k->off) = (int)n;
 		return 0;
+	case KEY_BOOL:
+		if (!json_is_boolean(v)) {
+			set_err(err, k->path, "'%s' must be true or false",
+			    k->path);
+			return -1;
+		}
+		*bool_field(cfg, k->off) = json_is_true(v);
+		return 0;
 	case KEY_LISTEN:
 		if (!json_is_string(v)) {
 			set_err(err, k->path, "'%s' must be a string", k->path);
@@ -320,6 +358,10 @@ derive(struct config *cfg, struct config_error *err)
 		{ &cfg->pid_file, cfg->run_dir, "openvpn.pid", PATH_MAX },
 		{ &cfg->settings_file, cfg->state_dir, "settings.json",
 		    PATH_MAX },
+		{ &cfg->support_hash_file, cfg->state_dir, "support.hash",
+		    PATH_MAX },
+		{ &cfg->audit_file, cfg->state_dir, "history.jsonl",
+		    PATH_MAX },
 	};
 	char buf[PATH_MAX];
 	size_t i;
@@ -352,6 +394,21 @@ derive(struct config *cfg, struct config_error *err)
 	if (cfg->restart_max_ms < cfg->restart_min_ms) {
 		set_err(err, "openvpn.restart_max_ms", "'openvpn.restart_max_ms'"
 		    " must not be below 'openvpn.restart_min_ms'");
+		return -1;
+	}
+	if (cfg->session_default_s == 0 && !cfg->session_allow_unlimited) {
+		set_err(err, "session.default_s", "'session.default_s' is 0 "
+		    "(no end) but 'session.allow_unlimited' is false");
+		return -1;
+	}
+	if (cfg->session_default_s > cfg->session_max_s) {
+		set_err(err, "session.default_s", "'session.default_s' must "
+		    "not be above 'session.max_s'");
+		return -1;
+	}
+	if (cfg->auth_lockout_max_s < cfg->auth_lockout_s) {
+		set_err(err, "auth.lockout_max_s", "'auth.lockout_max_s' must "
+		    "not be below 'auth.lockout_s'");
 		return -1;
 	}
 	return 0;

@@ -29,6 +29,15 @@ struct config {
 	char	*checks_resolv_conf;
 	int	 checks_timeout_ms;
 	int	 checks_interval_s;
+	int	 session_default_s;	/* start without duration_s; 0 = no end */
+	int	 session_max_s;		/* longest start or extend */
+	bool	 session_allow_unlimited; /* duration_s 0 allowed */
+	int	 session_warn_s;	/* "expiring" event this long before */
+	int	 auth_max_failures;	/* failed auths per window ... */
+	int	 auth_window_s;		/* ... before a lock-out */
+	int	 auth_lockout_s;	/* first lock-out; doubles each time */
+	int	 auth_lockout_max_s;	/* ... up to this */
+	int	 audit_max_bytes;	/* history file size before rotation */
 
 	/* Derived from run_dir/state_dir. */
 	char	*mgmt_sock;		/* run_dir/openvpn.sock */
@@ -37,6 +46,8 @@ struct config {
 	char	*consent_file;		/* run_dir/consent */
 	char	*pid_file;		/* run_dir/openvpn.pid */
 	char	*settings_file;		/* state_dir/settings.json */
+	char	*support_hash_file;	/* state_dir/support.hash */
+	char	*audit_file;		/* state_dir/history.jsonl */
 };
 
 struct config_error {

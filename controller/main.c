@@ -26,6 +26,8 @@
 #include "supportvpn.h"
 #include "util.h"
 #include "vpn.h"
+#include "auth.h"
+#include "session.h"
 
 struct app {
 	uv_loop_t		*loop;
@@ -33,6 +35,8 @@ struct app {
 	struct vpn		*vpn;
 	struct api		*api;
 	struct passthru		*passthru;
+	struct session		*session;
+	struct auth		*auth;
 	uv_signal_t		 sig_term, sig_int, sig_hup;
 	uv_timer_t		 linger;	/* bounds the final drain */
 	bool			 lingering;	/* linger was initialised */
@@ -62,7 +66,26 @@ on_vpn_event(const char *name, json_t *fields, void *arg)
 {
 	struct app *app = arg;
 
+	if (strcmp(name, "state") == 0 && app->session != NULL)
+		session_on_state(app->session, vpn_state(app->vpn));
 	api_broadcast(app->api, name, fields);
+}
+
+static void
+on_vpn_tunnel(bool up, const struct vpn_tunnel *t, enum vpn_state now,
+    const char *detail, void *arg)
+{
+	struct app *app = arg;
+
+	session_on_tunnel(app->session, up, t, now, detail);
+}
+
+static void
+on_session_event(json_t *fields, void *arg)
+{
+	struct app *app = arg;
+
+	api_broadcast(app->api, "session", fields);
 }
 
 static void
@@ -108,6 +131,10 @@ on_vpn_down(void *arg)
 	log_set_hook(NULL, NULL);
 	api_free(app->api);
 	app->api = NULL;
+	auth_free(app->auth);
+	app->auth = NULL;
+	session_free(app->session);
+	app->session = NULL;
 	passthru_free(app->passthru);
 	app->passthru = NULL;
 	vpn_free(app->vpn);
@@ -129,6 +156,7 @@ app_shutdown(struct app *app, const char *why)
 		return;
 	app->stopping = true;
 	log_info("supportvpnd: shutting down (%s)", why);
+	session_shutdown(app->session);
 	vpn_shutdown(app->vpn, on_vpn_down, app);
 }
 
@@ -241,12 +269,20 @@ check_config(const char *path, struct config *cfg)
 static int
 app_start(struct app *app)
 {
-	static const struct vpn_callbacks vcb = { .on_event = on_vpn_event };
+	static const struct vpn_callbacks vcb = { .on_event = on_vpn_event,
+	    .on_tunnel = on_vpn_tunnel };
+	static const struct session_callbacks scb = {
+	    .on_event = on_session_event };
 	int rc;
 
 	app->loop = uv_default_loop();
 	if ((app->vpn = vpn_new(app->loop, &app->cfg, &vcb, app)) == NULL ||
-	    (app->api = api_new(app->loop, &app->cfg, app->vpn)) == NULL ||
+	    (app->session = session_new(app->loop, &app->cfg, app->vpn, &scb,
+	    app)) == NULL ||
+	    (app->auth = auth_new(app->loop, &app->cfg, app->vpn,
+	    app->session)) == NULL ||
+	    (app->api = api_new(app->loop, &app->cfg, app->vpn, app->session,
+	    app->auth)) == NULL ||
 	    (app->passthru = passthru_new(app->loop, app->cfg.passthru_sock,
 	    app->vpn)) == NULL) {
 		log_error("supportvpnd: out of memory");
@@ -260,9 +296,13 @@ app_start(struct app *app)
 	uv_signal_start(&app->sig_term, on_signal, SIGTERM);
 	uv_signal_start(&app->sig_int, on_signal, SIGINT);
 	uv_signal_start(&app->sig_hup, on_signal, SIGHUP);
+	vpn_set_status_hook(app->vpn, session_status_add, app->session);
 	if ((rc = api_listen(app->api)) < 0 || (rc = vpn_boot(app->vpn)) < 0 ||
 	    (rc = passthru_listen(app->passthru)) < 0)
 		return rc;
+	/* A history that cannot be written is logged; the daemon runs on
+	 * (stop and status still work) but refuses to start sessions. */
+	(void)session_boot(app->session, vpn_start_when_possible(app->vpn));
 	return 0;
 }
 

@@ -90,6 +90,10 @@ struct vpn {
 	uint64_t		 base_in, base_out;
 	char			 server_cn[256];
 	char			 server_sha256[80];
+	struct vpn_tunnel	 tunnel;	/* as it was when connected */
+	char			 stop_why[256];	/* the stop's detail */
+	void			(*status_hook)(json_t *, void *);
+	void			*status_hook_arg;
 	/* Why the last handshake was refused, in words; "" after success. */
 	char			 refusal[512];
 	struct events		*events;	/* NULL without the plugin */
@@ -139,6 +143,12 @@ enum vpn_state
 vpn_state(const struct vpn *v)
 {
 	return v->state;
+}
+
+bool
+vpn_start_when_possible(const struct vpn *v)
+{
+	return v->settings.start_when_possible;
 }
 
 const char *
@@ -318,6 +328,31 @@ grant_consent(struct vpn *v)
 
 static void schedule_checks(struct vpn *v);
 
+/*
+ * Tells the owner of the vpn that the tunnel came up or went down. The
+ * fields are kept from the moment it came up: on the way down openvpn's
+ * notices may already have cleared them.
+ */
+static void
+tunnel_changed(struct vpn *v, bool up, const char *detail)
+{
+	struct vpn_tunnel *t = &v->tunnel;
+
+	if (up) {
+		memset(t, 0, sizeof(*t));
+		memcpy(t->server_cn, v->server_cn, sizeof(t->server_cn));
+		memcpy(t->server_fingerprint, v->server_sha256,
+		    sizeof(t->server_fingerprint));
+		memcpy(t->server_ip, v->remote_ip, sizeof(t->server_ip));
+		t->server_port = v->remote_port;
+		memcpy(t->local_ip, v->tun_ip, sizeof(t->local_ip));
+	}
+	t->bytes_in = v->bytes_in - v->base_in;
+	t->bytes_out = v->bytes_out - v->base_out;
+	if (v->cb.on_tunnel != NULL && !v->freeing)
+		v->cb.on_tunnel(up, t, v->state, detail, v->arg);
+}
+
 static void
 set_state(struct vpn *v, enum vpn_state s, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -350,6 +385,8 @@ set_state(struct vpn *v, enum vpn_state s, const char *fmt, ...)
 		    v->settings.start_when_possible));
 	}
 
+	if (s != prev && (s == VPN_CONNECTED || prev == VPN_CONNECTED))
+		tunnel_changed(v, s == VPN_CONNECTED, detail);
 	schedule_checks(v);
 	if (s == VPN_CONNECTED)
 		finish_waiters(v, WAIT_START, VPN_OK, "");
@@ -464,7 +501,7 @@ reconcile(struct vpn *v)
 		return;
 	}
 	if (v->state == VPN_STOPPING)
-		set_state(v, VPN_STOPPED, "stopped by the owner");
+		set_state(v, VPN_STOPPED, "%s", v->stop_why);
 	else if (v->state != VPN_STOPPED || !v->seen_hold)
 		set_state(v, VPN_STOPPED, "the support VPN is off; openvpn is "
 		    "ready and held");
@@ -752,7 +789,7 @@ on_state_answer(int status, const struct mgmt_msg *resp, void *arg)
 	 * finished only if openvpn is not already back in its hold.
 	 */
 	if (v->state == VPN_STOPPING && !v->stop_requested && !v->held)
-		begin_stop(v, "stopping: returning openvpn to its hold");
+		begin_stop(v, v->detail);
 }
 
 static void
@@ -1194,6 +1231,14 @@ begin_stop(struct vpn *v, const char *why)
 int
 vpn_stop(struct vpn *v, vpn_done_fn done, void *arg, struct vpn_waiter **wp)
 {
+	return vpn_stop_why(v, NULL, done, arg, wp);
+}
+
+int
+vpn_stop_why(struct vpn *v, const char *why, vpn_done_fn done, void *arg,
+    struct vpn_waiter **wp)
+{
+	char stopping[sizeof(v->stop_why) + 16];
 	struct vpn_waiter *w;
 	int prc;
 
@@ -1206,7 +1251,12 @@ vpn_stop(struct vpn *v, vpn_done_fn done, void *arg, struct vpn_waiter **wp)
 		    "down");
 		return 0;
 	}
-	log_info("vpn: stop requested");
+	log_info("vpn: stop requested%s%s", why != NULL ? ": " : "",
+	    why != NULL ? why : "");
+	snprintf(v->stop_why, sizeof(v->stop_why), "%s", why != NULL ? why :
+	    "stopped by the owner");
+	snprintf(stopping, sizeof(stopping), "stopping: %s", why != NULL ? why :
+	    "returning openvpn to its hold");
 	v->want_up = false;
 	revoke_consent(v);
 	prc = persist(v, false);
@@ -1220,9 +1270,9 @@ vpn_stop(struct vpn *v, vpn_done_fn done, void *arg, struct vpn_waiter **wp)
 		/* Nothing can be up; openvpn comes back held. */
 		waiter_finish(w, VPN_OK, "%s", "");
 	} else if (v->held)
-		set_state(v, VPN_STOPPED, "stopped by the owner");
+		set_state(v, VPN_STOPPED, "%s", v->stop_why);
 	else
-		begin_stop(v, "stopping: returning openvpn to its hold");
+		begin_stop(v, stopping);
 	if (prc < 0 && !w->finished) {
 		/* The tunnel still goes down; the owner learns the rest. */
 		waiter_finish(w, VPN_ERR_STORAGE, "the support VPN is stopping,"
@@ -1280,7 +1330,16 @@ vpn_status_json(const struct vpn *v)
 			return NULL;
 		}
 	}
+	if (v->status_hook != NULL)
+		v->status_hook(st, v->status_hook_arg);
 	return st;
+}
+
+void
+vpn_set_status_hook(struct vpn *v, void (*fn)(json_t *, void *), void *arg)
+{
+	v->status_hook = fn;
+	v->status_hook_arg = arg;
 }
 
 /* ---- life cycle ------------------------------------------------------- */
@@ -1317,6 +1376,7 @@ vpn_new(uv_loop_t *loop, const struct config *cfg,
 	v->cb = *cb;
 	v->arg = arg;
 	v->state = VPN_STOPPED;
+	snprintf(v->stop_why, sizeof(v->stop_why), "stopped by the owner");
 	v->since_ms = util_now_ms();
 	snprintf(v->detail, sizeof(v->detail), "starting openvpn");
 	if ((v->mgmt = mgmt_new(loop, cfg->mgmt_sock, &mcb, v)) == NULL ||

@@ -9,6 +9,7 @@
 #define SUPPORTVPN_VPN_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include <jansson.h>
 #include <uv.h>
@@ -43,10 +44,26 @@ enum vpn_result {
 const char *vpn_result_code(enum vpn_result r);
 const char *vpn_state_name(enum vpn_state s);
 
+/* The tunnel as it was while connected. */
+struct vpn_tunnel {
+	char		server_cn[256];		/* "" when unknown */
+	char		server_fingerprint[80];	/* "" when unknown */
+	char		server_ip[64];
+	int		server_port;
+	char		local_ip[64];
+	uint64_t	bytes_in, bytes_out;	/* this connection's */
+};
+
 struct vpn_callbacks {
 	/* An event for subscribers: name ("state", "openvpn"), fields
 	 * (stolen: the callee owns the reference). */
 	void	(*on_event)(const char *name, json_t *fields, void *arg);
+	/*
+	 * The tunnel came up (up) or went down, with what it was; now and
+	 * detail are the state it left to and why. May be NULL.
+	 */
+	void	(*on_tunnel)(bool up, const struct vpn_tunnel *t,
+		    enum vpn_state now, const char *detail, void *arg);
 };
 
 /*
@@ -73,7 +90,13 @@ void	vpn_free(struct vpn *v);
 
 /* The status object (DESIGN §3). New reference, NULL on ENOMEM. */
 json_t	*vpn_status_json(const struct vpn *v);
+/* fn adds its members to every status object vpn_status_json builds
+ * (the session's end, e.g.). One hook; NULL removes it. */
+void	vpn_set_status_hook(struct vpn *v, void (*fn)(json_t *st, void *arg),
+	    void *arg);
 enum vpn_state vpn_state(const struct vpn *v);
+/* The persisted "start when possible" (valid after vpn_boot). */
+bool	vpn_start_when_possible(const struct vpn *v);
 
 /*
  * Owner commands. start: when_possible arms and persists "start when
@@ -87,6 +110,10 @@ int	vpn_start(struct vpn *v, bool when_possible, bool wait,
 	    struct vpn_waiter **w);
 int	vpn_stop(struct vpn *v, vpn_done_fn done, void *arg,
 	    struct vpn_waiter **w);
+/* The same, with why the VPN stops as the detail of `stopping` and
+ * `stopped` (vpn_stop says "stopped by the owner"). */
+int	vpn_stop_why(struct vpn *v, const char *why, vpn_done_fn done,
+	    void *arg, struct vpn_waiter **w);
 /* The callback of w will not be called; w is invalid afterwards. */
 void	vpn_waiter_cancel(struct vpn_waiter *w);
 
