@@ -3,9 +3,12 @@
  * supportvpnctl: the command-line client of supportvpnd's JSON API
  * (docs/api.md). One connection per run: send a command, match its answer by
  * id, print it for people (or as JSON with --json). Exit 0 on success, 1 on
- * failure, 2 on a usage error. Plain POSIX sockets and poll, jansson.
+ * failure, 2 on a usage error. Plain POSIX sockets and poll, jansson. The
+ * one local command, support-password, writes the support account's hash
+ * file named by the daemon's configuration, without the daemon.
  */
 
+#define _DEFAULT_SOURCE		/* explicit_bzero */
 #include <sys/socket.h>
 #include <sys/types.h>
 
@@ -13,6 +16,7 @@
 #include <limits.h>
 #include <netdb.h>
 #include <poll.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -20,12 +24,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
 
+#include "config.h"
+#include "password.h"
 #include "supportvpn.h"
+#include "util.h"
 
 #define CTL_NAME		"supportvpnctl"
 #define CTL_ENV_CONNECT		"SUPPORTVPNCTL_CONNECT"
@@ -37,8 +45,19 @@
 #define CTL_START_TIMEOUT_S	60	/* api.md: start "timeout_s" default */
 #define CTL_START_TIMEOUT_MAX_S	3600	/* api.md: start "timeout_s" is 1-3600 */
 #define CTL_LABEL_WIDTH		21	/* strlen("start when possible: ") */
+#define CTL_HISTORY_RECORDS	20
+#define CTL_HISTORY_MAX		1000	/* api.md: history "limit" is 1-1000 */
+/* config.c: session.max_s is at most 365 days; longer never succeeds. */
+#define CTL_DURATION_MAX_S	(365L * 86400)
+#define CTL_BY_MAX		64	/* api.md: "by" is up to 64 characters */
+#define CTL_ENV_CONFIG		"SUPPORTVPND_CONFIG"
+#ifndef CTL_DEFAULT_CONFIG
+#define CTL_DEFAULT_CONFIG	"/etc/supportvpn/supportvpnd.json"
+#endif
 /* A line from the daemon plus its newline. */
 #define CTL_BUF_SIZE		(SUPPORTVPN_API_MAX_LINE + 1)
+/* The shortest password support-password --set takes. */
+#define CTL_PASSWORD_MIN	12
 
 #define CTL_USAGE_LINE \
 	"usage: " CTL_NAME " [--connect HOST:PORT] [--timeout SECONDS] [--json]" \
@@ -52,14 +71,26 @@ static const char usage_text[] =
 	"or $" CTL_ENV_CONNECT ").\n"
 	"\n"
 	"commands:\n"
-	"  status                  VPN state, openvpn and the tunnel\n"
-	"  start [--when-possible] [--wait] [--timeout SECONDS]\n"
+	"  status                  VPN state, the support session and its end,\n"
+	"                          openvpn and the tunnel\n"
+	"  start [--when-possible] [--duration TIME] [--wait] "
+	"[--timeout SECONDS]\n"
 	"                          start the VPN now, or with --when-possible\n"
 	"                          whenever the prerequisites hold (persisted);\n"
+	"                          --duration: the support session ends TIME\n"
+	"                          after the start (--when-possible: after it\n"
+	"                          connects); 0: no end, if the appliance allows\n"
+	"                          it; default: the appliance's session length;\n"
 	"                          --wait shows the progress and waits until\n"
 	"                          connected or failed (at most SECONDS, "
 	"default %d)\n"
-	"  stop                    stop the VPN, clear \"start when possible\"\n"
+	"  stop                    stop the VPN, end the support session, clear\n"
+	"                          \"start when possible\"\n"
+	"  extend [TIME]           move the end of the support session TIME later\n"
+	"                          (default: the appliance's session length)\n"
+	"  history [-n N]          the support sessions' history, newest first:\n"
+	"                          who started them, hubs, logins, ends (N\n"
+	"                          records, default %d, at most %d)\n"
 	"  checks [--refresh]      the prerequisite lights in the manual's two\n"
 	"                          groups (--refresh: check again now); exit 1\n"
 	"                          when one fails\n"
@@ -67,10 +98,28 @@ static const char usage_text[] =
 	"%d);\n"
 	"                          -f then follows new lines until Ctrl-C\n"
 	"  watch [EVENT...]        print events until Ctrl-C (state, openvpn,\n"
-	"                          log, checks, peer; default all)\n"
+	"                          log, checks, peer, session; default all)\n"
 	"  version                 versions of supportvpnd and its parts\n"
 	"  openvpn COMMAND...      a read-only openvpn management command\n"
 	"                          (status, state, version, pid, log N, help)\n"
+	"  auth USER [--from ADDR] [--quiet]\n"
+	"                          check a support login; the password comes on\n"
+	"                          standard input, up to a newline or a NUL; exit\n"
+	"                          0 if granted, 1 if not (the reason on stderr\n"
+	"                          unless --quiet). For pam_exec expose_authtok:\n"
+	"                          USER '-' is $PAM_USER, ADDR defaults to\n"
+	"                          $PAM_RHOST\n"
+	"  support-password --generate | --set [--config PATH]\n"
+	"                          local, as root, no daemon needed: --generate\n"
+	"                          makes a password and shows it this once;\n"
+	"                          --set reads one from standard input (asks\n"
+	"                          twice on a terminal). Only its hash is kept,\n"
+	"                          in supportvpnd's state_dir; PATH is\n"
+	"                          supportvpnd's configuration (default\n"
+	"                          $" CTL_ENV_CONFIG ", else\n"
+	"                          " CTL_DEFAULT_CONFIG ")\n"
+	"\n"
+	"TIME: seconds, or a number with s, m, h or d (90s, 30m, 8h, 2d).\n"
 	"\n"
 	"options:\n"
 	"  --connect HOST:PORT     API address; [::1]:7515 for IPv6\n"
@@ -91,6 +140,7 @@ struct command {
 	const char	*name;
 	const char	*args;		/* for usage messages */
 	int		(*run)(struct ctl *ctl, int argc, char **argv);
+	bool		 local;		/* works without the API */
 };
 
 /* The connection to the daemon with its bounded line buffer. */
@@ -263,7 +313,8 @@ static void
 usage(FILE *fp)
 {
 	fprintf(fp, usage_text, SUPPORTVPN_API_DEFAULT_PORT, CTL_START_TIMEOUT_S,
-	    CTL_LOG_LINES, CTL_LOG_LINES_MAX, CTL_TIMEOUT_S, CTL_WAIT_GRACE_S);
+	    CTL_HISTORY_RECORDS, CTL_HISTORY_MAX, CTL_LOG_LINES,
+	    CTL_LOG_LINES_MAX, CTL_TIMEOUT_S, CTL_WAIT_GRACE_S);
 }
 
 /* Reports a usage error with the synopsis of the command at hand; 2. */
@@ -313,6 +364,38 @@ parse_long(const char *s, long min, long max, long *out)
 	errno = 0;
 	v = strtol(s, &end, 10);
 	if (errno != 0 || *end != '\0' || v < min || v > max)
+		return false;
+	*out = v;
+	return true;
+}
+
+/*
+ * A span of time in [min, max] seconds: a decimal number of seconds, or one
+ * with a unit, s, m, h or d ("30m", "8h", "2d").
+ */
+static bool
+parse_duration(const char *s, long min, long max, long *out)
+{
+	static const char	 units[] = "smhd";
+	static const long	 secs[] = { 1, 60, 3600, 86400 };
+	const char		*u;
+	char			*end;
+	long			 v;
+
+	if (s[0] < '0' || s[0] > '9')
+		return false;
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno != 0)
+		return false;
+	if (*end != '\0') {
+		if (end[1] != '\0' || (u = strchr(units, *end)) == NULL)
+			return false;
+		if (v > max / secs[u - units])
+			return false;
+		v *= secs[u - units];
+	}
+	if (v < min || v > max)
 		return false;
 	*out = v;
 	return true;
@@ -411,19 +494,23 @@ parse_rfc3339(const char *s, time_t *out)
 	return true;
 }
 
+/* "42 s", "5 min 3 s", "8 h", "2 d 3 h": the two largest units. */
 static void
 format_duration(long long s, char *buf, size_t len)
 {
-	if (s < 60)
-		(void)snprintf(buf, len, "%lld s", s);
-	else if (s < 3600)
-		(void)snprintf(buf, len, "%lld min %lld s", s / 60, s % 60);
-	else if (s < 86400)
-		(void)snprintf(buf, len, "%lld h %lld min", s / 3600,
-		    s % 3600 / 60);
+	static const long long	 secs[] = { 86400, 3600, 60, 1 };
+	static const char *const names[] = { "d", "h", "min", "s" };
+	size_t			 u = 0;
+	long long		 rest;
+
+	while (u < 3 && s < secs[u])
+		u++;
+	rest = u < 3 ? s % secs[u] / secs[u + 1] : 0;
+	if (rest == 0)
+		(void)snprintf(buf, len, "%lld %s", s / secs[u], names[u]);
 	else
-		(void)snprintf(buf, len, "%lld d %lld h", s / 86400,
-		    s % 86400 / 3600);
+		(void)snprintf(buf, len, "%lld %s %lld %s", s / secs[u],
+		    names[u], rest, names[u + 1]);
 }
 
 static void
@@ -753,6 +840,7 @@ ctl_send(struct ctl *ctl, json_t *req, json_int_t *id)
 	text[len] = '\n';	/* replaces the NUL; the length is kept */
 	rc = conn_write(&ctl->conn, text, len + 1, ctl_deadline(ctl,
 	    CTL_TIMEOUT_S));
+	explicit_bzero(text, len + 1);	/* auth sends a password */
 	free(text);
 	if (rc == -EINTR)
 		ctl_err("interrupted");
@@ -961,6 +1049,378 @@ print_checks_line(json_t *set)
 	field("checks:", "all passed (at %s)", jstr(set, "checked_at"));
 }
 
+/* ---- support sessions in words ------------------------------------------ */
+
+/* The words for one kind of record or event; obj borrowed. */
+struct describer {
+	const char	*name;
+	void		(*fn)(struct line *l, json_t *obj);
+};
+
+/*
+ * Appends when a session ends: "2026-11-27T06:00:00Z", with relative also
+ * " (in 2 h 59 min)"; "8 h after it connects" while the clock has not
+ * started (no expires_at but a duration_s); else "never".
+ */
+static void
+line_add_end(struct line *l, json_t *expires_at, json_t *duration_s,
+    bool relative)
+{
+	const char	*at = json_string_value(expires_at);
+	char		 span[64];
+	time_t		 t, now = time(NULL);
+
+	if (at != NULL) {
+		line_add(l, "%s", at);
+		if (!relative || !parse_rfc3339(at, &t))
+			return;
+		if (t <= now) {
+			line_add(l, " (now)");
+			return;
+		}
+		format_duration((long long)(t - now), span, sizeof(span));
+		line_add(l, " (in %s)", span);
+	} else if (json_is_integer(duration_s) &&
+	    json_integer_value(duration_s) > 0) {
+		format_duration((long long)json_integer_value(duration_s), span,
+		    sizeof(span));
+		line_add(l, "%s after it connects", span);
+	} else
+		line_add(l, "never");
+}
+
+/*
+ * Appends " by root as \"supportvpnctl (uid 0 root)\"" from a "by" object:
+ * who the daemon saw, then what the client said; nothing without one.
+ */
+static void
+line_add_by(struct line *l, json_t *by)
+{
+	const char	*as = jstr(by, "as"), *who = jstr(by, "user");
+	json_int_t	 uid;
+	size_t		 start;
+
+	if (by == NULL || json_is_null(by))
+		return;
+	line_add(l, " by ");
+	start = l->len;
+	if (!json_is_object(by))
+		line_add_value(l, by);
+	else if (who != NULL)
+		line_add(l, "%s", who);
+	else if (jint(by, "uid", &uid))
+		line_add(l, "uid %" JSON_INTEGER_FORMAT, uid);
+	else if ((who = jstr(by, "peer")) != NULL)
+		line_add(l, "%s", who);
+	else if ((who = jstr(by, "via")) != NULL)
+		line_add(l, "%s", strcmp(who, "settings") == 0 ?
+		    "the saved settings" : who);
+	if (as != NULL)
+		line_add(l, "%s\"%s\"", l->len > start ? " as " : "", as);
+	else if (l->len == start)
+		line_add(l, "unknown");
+}
+
+/* Appends ", 1.2 MiB in, 300.0 KiB out" when obj has the byte counts. */
+static void
+line_add_traffic(struct line *l, json_t *obj)
+{
+	json_t	*in = json_object_get(obj, "bytes_in");
+	json_t	*out = json_object_get(obj, "bytes_out");
+	char	 bin[32], bout[32];
+
+	if (!json_is_number(in) || !json_is_number(out))
+		return;
+	format_bytes(json_number_value(in), bin, sizeof(bin));
+	format_bytes(json_number_value(out), bout, sizeof(bout));
+	line_add(l, ", %s in, %s out", bin, bout);
+}
+
+/* "login support from 10.8.0.6: denied (wrong password)" */
+static void
+line_add_login(struct line *l, json_t *obj)
+{
+	const char	*from = jstr(obj, "from"), *reason = jstr(obj, "reason");
+	bool		 granted = json_is_true(json_object_get(obj, "granted"));
+
+	line_add(l, "login %s", or_unknown(jstr(obj, "user")));
+	if (from != NULL)
+		line_add(l, " from %s", from);
+	line_add(l, ": %s", granted ? "granted" : "denied");
+	if (!granted && reason != NULL && *reason)
+		line_add(l, " (%s)", reason);
+}
+
+/* "disconnected (hub_lost): detail" and "ended (expired): detail". */
+static void
+line_add_why(struct line *l, const char *what, json_t *obj)
+{
+	const char	*why = jstr(obj, "why"), *detail = jstr(obj, "detail");
+
+	line_add(l, "%s", what);
+	if (why != NULL)
+		line_add(l, " (%s)", why);
+	if (strcmp(what, "ended") == 0)
+		line_add_by(l, json_object_get(obj, "by"));
+	if (detail != NULL && *detail)
+		line_add(l, ": %s", detail);
+}
+
+/* "hub1.support.example (198.51.100.1:1194)", or the address alone. */
+static void
+line_add_hub(struct line *l, json_t *rec)
+{
+	const char	*cn = jstr(rec, "hub_cn");
+	json_int_t	 port;
+
+	if (cn != NULL)
+		line_add(l, "%s (", cn);
+	line_add(l, "%s", or_unknown(jstr(rec, "hub_ip")));
+	if (jint(rec, "hub_port", &port))
+		line_add(l, ":%" JSON_INTEGER_FORMAT, port);
+	if (cn != NULL)
+		line_add(l, ")");
+}
+
+static bool
+is_when_possible(json_t *obj)
+{
+	const char	*how = jstr(obj, "how");
+
+	return how != NULL && strcmp(how, "when_possible") == 0;
+}
+
+static void
+rec_activated(struct line *l, json_t *rec)
+{
+	line_add(l, "activated %s", is_when_possible(rec) ?
+	    "to start when possible" : "now");
+	line_add_by(l, json_object_get(rec, "by"));
+	line_add(l, ", ends ");
+	line_add_end(l, json_object_get(rec, "expires_at"),
+	    json_object_get(rec, "duration_s"), false);
+}
+
+static void
+rec_armed(struct line *l, json_t *rec)
+{
+	line_add(l, "switched to start when possible");
+	line_add_by(l, json_object_get(rec, "by"));
+}
+
+static void
+rec_connected(struct line *l, json_t *rec)
+{
+	line_add(l, "connected to ");
+	line_add_hub(l, rec);
+	line_add(l, ", tunnel %s, ends ", or_unknown(jstr(rec, "tunnel_ip")));
+	line_add_end(l, json_object_get(rec, "expires_at"), NULL, false);
+}
+
+static void
+rec_disconnected(struct line *l, json_t *rec)
+{
+	line_add_why(l, "disconnected", rec);
+	line_add_traffic(l, rec);
+}
+
+static void
+rec_extended(struct line *l, json_t *rec)
+{
+	json_int_t	 added;
+	char		 span[64];
+
+	line_add(l, "extended");
+	if (jint(rec, "added_s", &added)) {
+		format_duration((long long)added, span, sizeof(span));
+		line_add(l, " (+%s)", span);
+	}
+	line_add_by(l, json_object_get(rec, "by"));
+	line_add(l, ", ends ");
+	line_add_end(l, json_object_get(rec, "expires_at"),
+	    json_object_get(rec, "duration_s"), false);
+}
+
+static void
+rec_ended(struct line *l, json_t *rec)
+{
+	json_int_t	 n;
+
+	line_add_why(l, "ended", rec);
+	line_add_traffic(l, rec);
+	if (jint(rec, "logins", &n))
+		line_add(l, ", %" JSON_INTEGER_FORMAT " login%s", n,
+		    n == 1 ? "" : "s");
+}
+
+static void
+rec_resumed(struct line *l, json_t *rec)
+{
+	const char	*at = jstr(rec, "expires_at");
+
+	/* No end time yet may mean no end, or a clock not started. */
+	line_add(l, "resumed after supportvpnd started again");
+	if (at != NULL)
+		line_add(l, ", ends %s", at);
+}
+
+static void
+rec_paused(struct line *l, json_t *rec)
+{
+	line_add_why(l, "paused", rec);
+}
+
+/*
+ * Appends the words table has for obj's member key, or the name and the
+ * other members.
+ */
+static void
+line_add_described(struct line *l, json_t *obj, const char *key,
+    const struct describer *table, size_t n, const char *const *skip)
+{
+	const char	*name = jstr(obj, key);
+	size_t		 i;
+
+	for (i = 0; name != NULL && i < n; i++)
+		if (strcmp(name, table[i].name) == 0) {
+			table[i].fn(l, obj);
+			return;
+		}
+	line_add(l, "%s", or_unknown(name));
+	line_add_fields(l, obj, skip);
+}
+
+/* history: one line per record, newest first. */
+static void
+print_history(json_t *res)
+{
+	static const struct describer records[] = {
+		{ "activated", rec_activated }, { "armed", rec_armed },
+		{ "connected", rec_connected },
+		{ "disconnected", rec_disconnected },
+		{ "login", line_add_login }, { "extended", rec_extended },
+		{ "resumed", rec_resumed }, { "paused", rec_paused },
+		{ "ended", rec_ended },
+	};
+	static const char *const skip[] = { "ts", "event", "session", NULL };
+	struct line	 l = { 0 };
+	const char	*id;
+	json_t		*rec;
+	size_t		 i;
+
+	if (json_array_size(json_object_get(res, "records")) == 0)
+		outf(stdout, "the history is empty");
+	json_array_foreach(json_object_get(res, "records"), i, rec) {
+		line_add(&l, "%s  ", or_unknown(jstr(rec, "ts")));
+		if ((id = jstr(rec, "session")) != NULL)
+			line_add(&l, "session %s  ", id);
+		line_add_described(&l, rec, "event", records,
+		    sizeof(records) / sizeof(records[0]), skip);
+		line_put(&l, stdout);
+	}
+	line_free(&l);
+}
+
+static void
+ev_started(struct line *l, json_t *ev)
+{
+	line_add(l, "started %s, ends ", is_when_possible(ev) ?
+	    "to connect when possible" : "now");
+	line_add_end(l, json_object_get(ev, "expires_at"),
+	    json_object_get(ev, "duration_s"), false);
+}
+
+static void
+ev_connected(struct line *l, json_t *ev)
+{
+	line_add(l, "connected to %s, tunnel %s, ends ",
+	    or_unknown(jstr(ev, "hub")), or_unknown(jstr(ev, "tunnel_ip")));
+	line_add_end(l, json_object_get(ev, "expires_at"), NULL, false);
+}
+
+static void
+ev_disconnected(struct line *l, json_t *ev)
+{
+	line_add_why(l, "disconnected", ev);
+}
+
+static void
+ev_extended(struct line *l, json_t *ev)
+{
+	line_add(l, "extended, ends ");
+	line_add_end(l, json_object_get(ev, "expires_at"), NULL, false);
+}
+
+static void
+ev_expiring(struct line *l, json_t *ev)
+{
+	json_int_t	 left;
+	char		 span[64];
+
+	line_add(l, "ends soon: at %s", or_unknown(jstr(ev, "expires_at")));
+	if (jint(ev, "remaining_s", &left)) {
+		format_duration((long long)left, span, sizeof(span));
+		line_add(l, ", in %s", span);
+	}
+}
+
+static void
+ev_ended(struct line *l, json_t *ev)
+{
+	line_add_why(l, "ended", ev);
+}
+
+/* watch: a "session" event, after its time and name. */
+static void
+describe_session(struct line *l, json_t *ev)
+{
+	static const struct describer events[] = {
+		{ "started", ev_started }, { "connected", ev_connected },
+		{ "disconnected", ev_disconnected },
+		{ "login", line_add_login }, { "extended", ev_extended },
+		{ "expiring", ev_expiring }, { "ended", ev_ended },
+	};
+	static const char *const skip[] = {
+		"event", "time", "what", "session", NULL
+	};
+	json_t		*nested = json_object_get(ev, "fields");
+	const char	*id;
+
+	/* The members come flat (api.md); a "fields" object is taken too. */
+	if (json_is_object(nested))
+		ev = nested;
+	if ((id = jstr(ev, "session")) != NULL)
+		line_add(l, "%s ", id);
+	line_add_described(l, ev, "what", events,
+	    sizeof(events) / sizeof(events[0]), skip);
+}
+
+/* status: the open support session and when it ends. */
+static void
+print_session(json_t *st)
+{
+	json_t		*s = json_object_get(st, "session");
+	struct line	 l = { 0 };
+	json_int_t	 n;
+
+	if (json_is_null(s))
+		field("session:", "none");
+	if (!json_is_object(s))
+		return;		/* none, or a daemon without sessions */
+	field("session:", "%s", or_unknown(jstr(s, "id")));
+	line_add(&l, "%-*s%s", CTL_LABEL_WIDTH, "session started:",
+	    or_unknown(jstr(s, "started_at")));
+	line_add_by(&l, json_object_get(s, "started_by"));
+	line_put(&l, stdout);
+	line_add(&l, "%-*s", CTL_LABEL_WIDTH, "ends:");
+	line_add_end(&l, json_object_get(s, "expires_at"),
+	    json_object_get(s, "duration_s"), true);
+	line_put(&l, stdout);
+	line_free(&l);
+	if (jint(s, "logins", &n))
+		field("support logins:", "%" JSON_INTEGER_FORMAT, n);
+}
+
 static void
 print_status(json_t *st)
 {
@@ -980,6 +1440,7 @@ print_status(json_t *st)
 	field("detail:", "%s", detail != NULL && *detail ? detail : "-");
 	field("start when possible:", "%s", json_is_boolean(swp) ?
 	    (json_is_true(swp) ? "yes" : "no") : "unknown");
+	print_session(st);
 	print_openvpn(json_object_get(st, "openvpn"));
 	print_checks_line(json_object_get(st, "checks"));
 	if (json_is_object(tunnel))
@@ -1098,7 +1559,9 @@ on_watch_event(struct ctl *ctl, json_t *ev, const char *raw)
 		if ((s = jstr(ev, "kind")) != NULL && strcmp(s, "state") == 0)
 			line_add(&l, "state ");
 		describe_openvpn(&l, ev);
-	} else if (strcmp(name, "log") == 0 && jstr(ev, "message") != NULL)
+	} else if (strcmp(name, "session") == 0)
+		describe_session(&l, ev);
+	else if (strcmp(name, "log") == 0 && jstr(ev, "message") != NULL)
 		line_add(&l, "%s: %s", or_unknown(jstr(ev, "level")),
 		    jstr(ev, "message"));
 	else
@@ -1136,6 +1599,170 @@ print_lines(json_t *res, const char *key)
 		if (json_is_string(v))
 			outf(stdout, "%s", json_string_value(v));
 	}
+}
+
+/* ---- passwords from standard input ------------------------------------ */
+
+static const int	 tty_signals[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
+#define TTY_NSIGNALS	(sizeof(tty_signals) / sizeof(tty_signals[0]))
+
+/* The terminal before its echo was turned off, and the signal actions. */
+static struct termios		 tty_saved;
+static struct sigaction		 tty_old_sa[TTY_NSIGNALS];
+static volatile sig_atomic_t	 tty_changed;
+
+/* A signal while the echo is off: echo back on, then the signal's due. */
+static void
+on_tty_signal(int sig)
+{
+	if (tty_changed)
+		(void)tcsetattr(STDIN_FILENO, TCSAFLUSH, &tty_saved);
+	(void)signal(sig, SIG_DFL);
+	(void)raise(sig);	/* delivered when this handler returns */
+}
+
+/*
+ * On a terminal: prompts on stderr and turns the echo off (the newline
+ * still shows) until tty_restore(). False, doing nothing, on anything else.
+ */
+static bool
+tty_echo_off(const char *prompt)
+{
+	struct sigaction	 sa;
+	struct termios		 t;
+	size_t			 i;
+
+	if (!isatty(STDIN_FILENO) || tcgetattr(STDIN_FILENO, &tty_saved) != 0)
+		return false;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_tty_signal;
+	(void)sigemptyset(&sa.sa_mask);
+	for (i = 0; i < TTY_NSIGNALS; i++)
+		(void)sigaction(tty_signals[i], &sa, &tty_old_sa[i]);
+	t = tty_saved;
+	t.c_lflag &= ~(tcflag_t)ECHO;
+	t.c_lflag |= ECHONL;
+	tty_changed = 1;
+	/* Should this fail the password shows, but it is read all the same. */
+	(void)tcsetattr(STDIN_FILENO, TCSAFLUSH, &t);
+	fputs(prompt, stderr);
+	return true;
+}
+
+static void
+tty_restore(void)
+{
+	size_t	 i;
+
+	if (!tty_changed)
+		return;
+	(void)tcsetattr(STDIN_FILENO, TCSAFLUSH, &tty_saved);
+	tty_changed = 0;
+	for (i = 0; i < TTY_NSIGNALS; i++)
+		(void)sigaction(tty_signals[i], &tty_old_sa[i], NULL);
+}
+
+/*
+ * auth: a password from fd up to a NUL (what pam_exec's expose_authtok
+ * writes), a newline (a "\r" before it is dropped) or the end of input,
+ * into out (PASSWORD_MAX_LEN + 2 bytes). 0; -ENODATA at once at the end;
+ * -EMSGSIZE, too long; -EINVAL, not password_valid(); -EINTR; -errno.
+ * out is wiped on failure.
+ */
+static int
+read_secret(int fd, char *out, size_t outlen)
+{
+	size_t	 len = 0;
+	ssize_t	 n;
+	char	 c = '\0';
+	int	 rc = 0;
+
+	for (;;) {
+		if ((n = read(fd, &c, 1)) < 0 && errno == EINTR && !interrupted)
+			continue;
+		if (n < 0) {
+			rc = -errno;
+			break;
+		}
+		if (n == 0 || c == '\0' || c == '\n')
+			break;
+		if (len + 1 >= outlen) {
+			rc = -EMSGSIZE;
+			break;
+		}
+		out[len++] = c;
+	}
+	if (rc == 0 && n == 0 && len == 0)
+		rc = -ENODATA;
+	if (rc == 0 && c == '\n' && len > 0 && out[len - 1] == '\r')
+		len--;
+	out[len] = '\0';
+	if (rc == 0 && len > PASSWORD_MAX_LEN)
+		rc = -EMSGSIZE;
+	else if (rc == 0 && !password_valid(out))
+		rc = -EINVAL;
+	explicit_bzero(&c, sizeof(c));
+	if (rc < 0)
+		explicit_bzero(out, outlen);
+	return rc;
+}
+
+/*
+ * One password from standard input, with prompt and the echo off on a
+ * terminal; pam: as read_secret(), else one line (password_read_line()).
+ */
+static int
+read_password(const char *prompt, char *out, size_t outlen, bool pam)
+{
+	bool	 tty = tty_echo_off(prompt);
+	int	 rc;
+
+	if (pam)
+		rc = read_secret(STDIN_FILENO, out, outlen);
+	else
+		rc = password_read_line(STDIN_FILENO, out, outlen);
+	if (tty)
+		tty_restore();
+	return rc;
+}
+
+/* Says why read_password() failed. */
+static void
+password_error(int rc)
+{
+	if (rc == -ENODATA)
+		ctl_err("no password on standard input");
+	else if (rc == -EINVAL)
+		ctl_err("the password is empty or holds a control character");
+	else if (rc == -EMSGSIZE)
+		ctl_err("the password is longer than %d bytes",
+		    PASSWORD_MAX_LEN);
+	else if (rc == -EINTR)
+		ctl_err("interrupted");
+	else
+		ctl_err("cannot read the password: %s", strerror(-rc));
+}
+
+/*
+ * Overwrites the bytes of a JSON string that held a password, as jansson
+ * frees them without wiping. The caller holds the only reference.
+ */
+static void
+json_string_wipe(json_t *s)
+{
+	char	*p = (char *)(uintptr_t)json_string_value(s);
+
+	if (p != NULL)
+		explicit_bzero(p, json_string_length(s));
+}
+
+static bool
+is_utf8(const char *s)
+{
+	json_t	*j = json_string(s);
+
+	json_decref(j);
+	return j != NULL;
 }
 
 /* ---- commands ---------------------------------------------------------- */
@@ -1244,20 +1871,75 @@ cmd_status(struct ctl *ctl, int argc, char **argv)
 	return simple_call(ctl, argc, argv, "status", print_status);
 }
 
-/* start --wait: subscribe, start, show the progress, then the outcome. */
-static int
-start_wait(struct ctl *ctl, bool when_possible, long timeout_s)
+/*
+ * Adds "by": "supportvpnctl (uid 0 root)" to a request that changes the
+ * session (NULL passes through): the daemon records it in the history.
+ */
+static json_t *
+with_by(json_t *req)
 {
-	json_t		*req, *res, *tunnel;
+	struct passwd	*pw;
+	char		 by[CTL_BY_MAX + 1];
+	uid_t		 uid = getuid();
+	size_t		 i;
+
+	if (req == NULL)
+		return NULL;
+	pw = getpwuid(uid);
+	/* Cut at the API's 64 characters; only printable ASCII goes. */
+	(void)snprintf(by, sizeof(by), "%s (uid %lu%s%s)", CTL_NAME,
+	    (unsigned long)uid, pw != NULL ? " " : "",
+	    pw != NULL ? pw->pw_name : "");
+	for (i = 0; by[i] != '\0'; i++)
+		if ((unsigned char)by[i] < 0x20 || (unsigned char)by[i] > 0x7e)
+			by[i] = '?';
+	if (json_object_set_new(req, "by", json_string(by)) != 0)
+		die_oom();
+	return req;
+}
+
+/* start and extend: "session ID ends ..." (verb "ends", "now ends"). */
+static void
+print_session_end(json_t *st, const char *verb)
+{
+	json_t		*s = json_object_get(st, "session");
+	struct line	 l = { 0 };
+
+	if (!json_is_object(s))
+		return;
+	line_add(&l, "session %s %s ", or_unknown(jstr(s, "id")), verb);
+	line_add_end(&l, json_object_get(s, "expires_at"),
+	    json_object_get(s, "duration_s"), true);
+	line_put(&l, stdout);
+	line_free(&l);
+}
+
+static void
+print_started(json_t *st)
+{
+	print_state_line(st);
+	print_session_end(st, "ends");
+}
+
+/* start --wait: subscribe, start (req, stolen), show the progress, then
+ * the outcome. */
+static int
+start_wait(struct ctl *ctl, json_t *req, long timeout_s)
+{
+	json_t		*sub, *res, *tunnel;
 	json_int_t	 port;
 
-	req = json_pack("{s:s, s:[s, s]}", "cmd", "subscribe", "events",
+	sub = json_pack("{s:s, s:[s, s]}", "cmd", "subscribe", "events",
 	    "state", "openvpn");
-	if (ctl_call(ctl, req, CTL_TIMEOUT_S, on_progress, &res) != 0)
+	if (ctl_call(ctl, sub, CTL_TIMEOUT_S, on_progress, &res) != 0) {
+		json_decref(req);
 		return 1;
+	}
 	json_decref(res);
-	req = json_pack("{s:s, s:b, s:b, s:I}", "cmd", "start", "when_possible",
-	    when_possible, "wait", 1, "timeout_s", (json_int_t)timeout_s);
+	if (json_object_set_new(req, "wait", json_true()) != 0 ||
+	    json_object_set_new(req, "timeout_s",
+	    json_integer((json_int_t)timeout_s)) != 0)
+		die_oom();
 	if (ctl_call(ctl, req, (int)timeout_s + CTL_WAIT_GRACE_S, on_progress,
 	    &res) != 0) {
 		if (interrupted)
@@ -1274,16 +1956,24 @@ start_wait(struct ctl *ctl, bool when_possible, long timeout_s)
 		    or_unknown(jstr(tunnel, "local_ip")));
 	else
 		print_state_line(res);
+	if (!ctl->json)
+		print_session_end(res, "ends");
 	json_decref(res);
 	return 0;
 }
 
+struct start_args {
+	bool	 when_possible;
+	bool	 wait;
+	long	 timeout_s;	/* -1: the default */
+	long	 duration_s;	/* -1: the appliance's */
+};
+
+/* start's options into a; -1 to go on, else the exit status. */
 static int
-cmd_start(struct ctl *ctl, int argc, char **argv)
+start_options(struct ctl *ctl, int argc, char **argv, struct start_args *a)
 {
 	const char	*val;
-	bool		 when_possible = false, wait = false;
-	long		 timeout_s = -1;
 	int		 i, rc;
 
 	for (i = 1; i < argc; i++) {
@@ -1293,37 +1983,150 @@ cmd_start(struct ctl *ctl, int argc, char **argv)
 		} else if (rc == OPT_TAKEN)
 			continue;
 		if (strcmp(argv[i], "--when-possible") == 0)
-			when_possible = true;
+			a->when_possible = true;
 		else if (strcmp(argv[i], "--wait") == 0)
-			wait = true;
+			a->wait = true;
 		else if ((rc = option_value(ctl, argc, argv, &i, "--timeout",
-		    &val)) < 0)
-			return 2;
-		else if (rc == 0)
+		    &val)) != 0) {
+			if (rc < 0)
+				return 2;
+			if (!parse_long(val, 1, CTL_START_TIMEOUT_MAX_S,
+			    &a->timeout_s))
+				return usage_error(ctl, "start: --timeout wants "
+				    "seconds from 1 to %d, not '%s'",
+				    CTL_START_TIMEOUT_MAX_S, val);
+		} else if ((rc = option_value(ctl, argc, argv, &i,
+		    "--duration", &val)) != 0) {
+			if (rc < 0)
+				return 2;
+			if (!parse_duration(val, 0, CTL_DURATION_MAX_S,
+			    &a->duration_s))
+				return usage_error(ctl, "start: --duration wants "
+				    "a TIME up to 365d (0: no end), not '%s'",
+				    val);
+		} else
 			return usage_error(ctl, "start: unexpected argument "
 			    "'%s'", argv[i]);
-		else if (!parse_long(val, 1, CTL_START_TIMEOUT_MAX_S,
-		    &timeout_s))
-			return usage_error(ctl, "start: --timeout wants seconds "
-			    "from 1 to %d, not '%s'", CTL_START_TIMEOUT_MAX_S,
-			    val);
 	}
-	if (timeout_s > 0 && !wait)
+	if (a->timeout_s > 0 && !a->wait)
 		return usage_error(ctl, "start: --timeout applies only with "
 		    "--wait");
+	return -1;
+}
+
+static int
+cmd_start(struct ctl *ctl, int argc, char **argv)
+{
+	struct start_args	 a = { .timeout_s = -1, .duration_s = -1 };
+	json_t			*req;
+	int			 rc;
+
+	if ((rc = start_options(ctl, argc, argv, &a)) >= 0)
+		return rc;
 	if (ctl_connect(ctl) != 0)
 		return 1;
-	if (wait)
-		return start_wait(ctl, when_possible, timeout_s > 0 ?
-		    timeout_s : CTL_START_TIMEOUT_S);
-	return call_and_show(ctl, json_pack("{s:s, s:b}", "cmd", "start",
-	    "when_possible", when_possible), print_state_line);
+	req = with_by(json_pack("{s:s, s:b}", "cmd", "start", "when_possible",
+	    a.when_possible));
+	if (req == NULL || (a.duration_s >= 0 && json_object_set_new(req,
+	    "duration_s", json_integer((json_int_t)a.duration_s)) != 0))
+		die_oom();
+	if (a.wait)
+		return start_wait(ctl, req, a.timeout_s > 0 ? a.timeout_s :
+		    CTL_START_TIMEOUT_S);
+	return call_and_show(ctl, req, print_started);
 }
 
 static int
 cmd_stop(struct ctl *ctl, int argc, char **argv)
 {
-	return simple_call(ctl, argc, argv, "stop", print_state_line);
+	int	 rc;
+
+	if ((rc = no_arguments(ctl, argc, argv)) >= 0)
+		return rc;
+	if (ctl_connect(ctl) != 0)
+		return 1;
+	return call_and_show(ctl, with_by(json_pack("{s:s}", "cmd", "stop")),
+	    print_state_line);
+}
+
+static void
+print_extended(json_t *st)
+{
+	if (json_is_object(json_object_get(st, "session")))
+		print_session_end(st, "now ends");
+	else
+		print_state_line(st);
+}
+
+static int
+cmd_extend(struct ctl *ctl, int argc, char **argv)
+{
+	json_t	*req;
+	long	 secs = -1;
+	int	 i, rc;
+
+	for (i = 1; i < argc; i++) {
+		if ((rc = common_option(ctl, argv[i])) == OPT_HELP) {
+			usage(stdout);
+			return 0;
+		} else if (rc == OPT_TAKEN)
+			continue;
+		if (argv[i][0] == '-')
+			return usage_error(ctl, "extend: unknown option '%s'",
+			    argv[i]);
+		if (secs >= 0)
+			return usage_error(ctl, "extend: unexpected argument "
+			    "'%s'", argv[i]);
+		if (!parse_duration(argv[i], 1, CTL_DURATION_MAX_S, &secs))
+			return usage_error(ctl, "extend: wants a TIME from 1 s "
+			    "to 365d (as 3600, 30m, 8h, 2d), not '%s'",
+			    argv[i]);
+	}
+	if (ctl_connect(ctl) != 0)
+		return 1;
+	req = with_by(json_pack("{s:s}", "cmd", "extend"));
+	if (req == NULL || (secs > 0 && json_object_set_new(req, "duration_s",
+	    json_integer((json_int_t)secs)) != 0))
+		die_oom();
+	return call_and_show(ctl, req, print_extended);
+}
+
+static int
+cmd_history(struct ctl *ctl, int argc, char **argv)
+{
+	const char	*val;
+	json_t		*res;
+	long		 limit = CTL_HISTORY_RECORDS;
+	int		 i, rc;
+
+	for (i = 1; i < argc; i++) {
+		if ((rc = common_option(ctl, argv[i])) == OPT_HELP) {
+			usage(stdout);
+			return 0;
+		} else if (rc == OPT_TAKEN)
+			continue;
+		if ((rc = option_value(ctl, argc, argv, &i, "-n", &val)) < 0)
+			return 2;
+		if (rc == 0)
+			return usage_error(ctl, "history: unexpected argument "
+			    "'%s'", argv[i]);
+		if (!parse_long(val, 1, CTL_HISTORY_MAX, &limit))
+			return usage_error(ctl, "history: -n wants a number of "
+			    "records from 1 to %d, not '%s'", CTL_HISTORY_MAX,
+			    val);
+	}
+	if (ctl_connect(ctl) != 0 || ctl_call(ctl, json_pack("{s:s, s:I}",
+	    "cmd", "history", "limit", (json_int_t)limit), CTL_TIMEOUT_S, NULL,
+	    &res) != 0)
+		return 1;
+	if (ctl->json && json_is_array(json_object_get(res, "records")))
+		print_json(json_object_get(res, "records"), true);
+	else if (ctl->json)
+		print_json(res, true);
+	else
+		print_history(res);
+	json_decref(res);
+	return 0;
 }
 
 static int
@@ -1575,16 +2378,271 @@ cmd_checks(struct ctl *ctl, int argc, char **argv)
 	return ok ? 0 : 1;
 }
 
+struct auth_args {
+	const char	*user;
+	const char	*from;		/* NULL: not known */
+	bool		 quiet;
+};
+
+/* auth's arguments, with pam_exec's environment; -1 or the exit status. */
+static int
+auth_options(struct ctl *ctl, int argc, char **argv, struct auth_args *a)
+{
+	int	 i, rc;
+
+	for (i = 1; i < argc; i++) {
+		if ((rc = common_option(ctl, argv[i])) == OPT_HELP) {
+			usage(stdout);
+			return 0;
+		} else if (rc == OPT_TAKEN)
+			continue;
+		if (strcmp(argv[i], "--quiet") == 0 || strcmp(argv[i], "-q") == 0)
+			a->quiet = true;
+		else if ((rc = option_value(ctl, argc, argv, &i, "--from",
+		    &a->from)) < 0)
+			return 2;
+		else if (rc == 0 && argv[i][0] == '-' && argv[i][1] != '\0')
+			return usage_error(ctl, "auth: unknown option '%s'",
+			    argv[i]);
+		else if (rc == 0 && a->user != NULL)
+			return usage_error(ctl, "auth: unexpected argument "
+			    "'%s'", argv[i]);
+		else if (rc == 0)
+			a->user = argv[i];
+	}
+	if (a->user == NULL)
+		return usage_error(ctl, "auth: which user? ('-': $PAM_USER)");
+	if (strcmp(a->user, "-") == 0 && ((a->user = getenv("PAM_USER")) ==
+	    NULL || *a->user == '\0'))
+		return usage_error(ctl, "auth: USER is '-' but $PAM_USER is "
+		    "not set");
+	if (a->from == NULL)
+		a->from = getenv("PAM_RHOST");
+	if (a->from != NULL && *a->from == '\0')
+		a->from = NULL;
+	if (!is_utf8(a->user) || (a->from != NULL && !is_utf8(a->from)))
+		return usage_error(ctl, "auth: the user or the address is not "
+		    "UTF-8 text");
+	return -1;
+}
+
+/* auth's answer: 0 when granted, else 1, saying why unless quiet. */
+static int
+show_auth(const struct ctl *ctl, const struct auth_args *a, json_t *res)
+{
+	const char	*reason = jstr(res, "reason");
+	bool		 granted = json_is_true(json_object_get(res, "granted"));
+
+	if (ctl->json)
+		print_json(res, true);
+	else if (granted && !a->quiet)
+		outf(stdout, "granted");
+	if (!granted && !a->quiet)
+		ctl_err("auth: %s: denied%s%s", a->user, reason ? ": " : "",
+		    reason ? reason : "");
+	return granted ? 0 : 1;
+}
+
+static int
+cmd_auth(struct ctl *ctl, int argc, char **argv)
+{
+	struct auth_args	 a = { 0 };
+	char			 pw[PASSWORD_MAX_LEN + 2];
+	json_t			*secret, *res;
+	int			 rc;
+
+	if ((rc = auth_options(ctl, argc, argv, &a)) >= 0)
+		return rc;
+	if ((rc = read_password("Password: ", pw, sizeof(pw), true)) < 0) {
+		password_error(rc);
+		return 1;
+	}
+	secret = json_string(pw);
+	explicit_bzero(pw, sizeof(pw));
+	if (secret == NULL) {
+		ctl_err("auth: the password is not UTF-8 text");
+		return 1;
+	}
+	if ((rc = ctl_connect(ctl)) == 0)
+		rc = ctl_call(ctl, json_pack("{s:s, s:s, s:O, s:s*}", "cmd",
+		    "auth", "user", a.user, "password", secret, "from", a.from),
+		    CTL_TIMEOUT_S, NULL, &res);
+	json_string_wipe(secret);
+	json_decref(secret);
+	if (rc != 0)
+		return 1;
+	rc = show_auth(ctl, &a, res);
+	json_decref(res);
+	return rc;
+}
+
+struct password_args {
+	bool		 generate;
+	bool		 set;
+	const char	*config;
+};
+
+/* support-password's options; -1 or the exit status. */
+static int
+password_options(struct ctl *ctl, int argc, char **argv,
+    struct password_args *a)
+{
+	int	 i, rc;
+
+	for (i = 1; i < argc; i++) {
+		if ((rc = common_option(ctl, argv[i])) == OPT_HELP) {
+			usage(stdout);
+			return 0;
+		} else if (rc == OPT_TAKEN)
+			continue;
+		if (strcmp(argv[i], "--generate") == 0)
+			a->generate = true;
+		else if (strcmp(argv[i], "--set") == 0)
+			a->set = true;
+		else if ((rc = option_value(ctl, argc, argv, &i, "--config",
+		    &a->config)) < 0)
+			return 2;
+		else if (rc == 0)
+			return usage_error(ctl, "support-password: unexpected "
+			    "argument '%s'", argv[i]);
+	}
+	if (a->generate == a->set)
+		return usage_error(ctl, "support-password: either --generate "
+		    "or --set");
+	if (a->config != NULL && *a->config == '\0')
+		return usage_error(ctl, "support-password: --config needs a "
+		    "path");
+	if (a->config == NULL && ((a->config = getenv(CTL_ENV_CONFIG)) ==
+	    NULL || *a->config == '\0'))
+		a->config = CTL_DEFAULT_CONFIG;
+	return -1;
+}
+
+/* After a password was stored: where, and with pw (wiped) its one showing. */
+static void
+print_stored(const struct ctl *ctl, const char *path, const char *pw)
+{
+	json_t	*res, *secret = NULL;
+
+	if (ctl->json) {
+		if (pw != NULL && (secret = json_string(pw)) == NULL)
+			die_oom();
+		res = json_pack("{s:s, s:s, s:O*}", "user", PASSWORD_USER,
+		    "hash_file", path, "password", secret);
+		if (res == NULL)
+			die_oom();
+		print_json(res, true);
+		json_decref(res);
+		json_string_wipe(secret);
+		json_decref(secret);
+	} else if (pw != NULL) {
+		(void)printf("password of the '%s' account: %s\n",
+		    PASSWORD_USER, pw);
+		outf(stdout, "It is shown only now: only its hash is stored, "
+		    "in %s.", path);
+	} else
+		outf(stdout, "The password of the '%s' account is set; only "
+		    "its hash is stored, in %s.", PASSWORD_USER, path);
+}
+
+static int
+generate_password(const struct ctl *ctl, const char *path)
+{
+	char	 pw[PASSWORD_GEN_SIZE];
+	int	 rc;
+
+	if ((rc = password_generate(pw, sizeof(pw))) < 0)
+		ctl_err("cannot make a password: %s", strerror(-rc));
+	else if ((rc = password_store(path, pw)) < 0)
+		ctl_err("cannot store the support password in %s: %s", path,
+		    strerror(-rc));
+	else
+		print_stored(ctl, path, pw);
+	explicit_bzero(pw, sizeof(pw));
+	return rc < 0 ? 1 : 0;
+}
+
+/* --set: one line from standard input; asked twice on a terminal. */
+static int
+set_password(const struct ctl *ctl, const char *path)
+{
+	char	 pw[PASSWORD_MAX_LEN + 1], again[PASSWORD_MAX_LEN + 1];
+	bool	 tty = isatty(STDIN_FILENO);
+	int	 rc;
+
+	again[0] = '\0';
+	rc = read_password("New support password: ", pw, sizeof(pw), false);
+	if (rc == 0 && tty)
+		rc = read_password("Repeat the new support password: ", again,
+		    sizeof(again), false);
+	if (rc < 0)
+		password_error(rc);
+	else if (tty && strcmp(pw, again) != 0) {
+		ctl_err("the two passwords differ; nothing was changed");
+		rc = -EINVAL;
+	} else if (strlen(pw) < CTL_PASSWORD_MIN) {
+		/* The lock-out slows guessing; it does not make "1234" safe. */
+		ctl_err("the password must have at least %d characters "
+		    "(or use --generate); nothing was changed",
+		    CTL_PASSWORD_MIN);
+		rc = -EINVAL;
+	} else if ((rc = password_store(path, pw)) < 0)
+		ctl_err("cannot store the support password in %s: %s", path,
+		    strerror(-rc));
+	explicit_bzero(pw, sizeof(pw));
+	explicit_bzero(again, sizeof(again));
+	if (rc < 0)
+		return 1;
+	print_stored(ctl, path, NULL);
+	return 0;
+}
+
+/*
+ * support-password: the factory step, on the appliance's files, not over
+ * the API; supportvpnd reads the hash file at each login.
+ */
+static int
+cmd_support_password(struct ctl *ctl, int argc, char **argv)
+{
+	struct password_args	 a = { 0 };
+	struct config_error	 err;
+	struct config		 cfg;
+	int			 rc;
+
+	if ((rc = password_options(ctl, argc, argv, &a)) >= 0)
+		return rc;
+	if (config_load(&cfg, a.config, &err) != 0) {
+		ctl_err("%s", err.text);
+		return 1;
+	}
+	if ((rc = util_mkdir_p(cfg.state_dir, 0700)) < 0) {
+		ctl_err("cannot create the state directory %s: %s",
+		    cfg.state_dir, strerror(-rc));
+		rc = 1;
+	} else if (a.generate)
+		rc = generate_password(ctl, cfg.support_hash_file);
+	else
+		rc = set_password(ctl, cfg.support_hash_file);
+	config_deinit(&cfg);
+	return rc;
+}
+
 static const struct command commands[] = {
-	{ "status",	"",			cmd_status },
-	{ "start",	"[--when-possible] [--wait] [--timeout SECONDS]",
-				cmd_start },
-	{ "stop",	"",			cmd_stop },
-	{ "checks",	"[--refresh]",		cmd_checks },
-	{ "log",	"[-n N] [-f]",		cmd_log },
-	{ "watch",	"[EVENT...]",		cmd_watch },
-	{ "version",	"",			cmd_version },
-	{ "openvpn",	"COMMAND...",		cmd_openvpn },
+	{ "status",	"",			cmd_status,	false },
+	{ "start",	"[--when-possible] [--duration TIME] [--wait] "
+			"[--timeout SECONDS]",	cmd_start,	false },
+	{ "stop",	"",			cmd_stop,	false },
+	{ "extend",	"[TIME]",		cmd_extend,	false },
+	{ "history",	"[-n N]",		cmd_history,	false },
+	{ "checks",	"[--refresh]",		cmd_checks,	false },
+	{ "log",	"[-n N] [-f]",		cmd_log,	false },
+	{ "watch",	"[EVENT...]",		cmd_watch,	false },
+	{ "version",	"",			cmd_version,	false },
+	{ "openvpn",	"COMMAND...",		cmd_openvpn,	false },
+	{ "auth",	"USER [--from ADDR] [--quiet]",
+						cmd_auth,	false },
+	{ "support-password", "--generate | --set [--config PATH]",
+						cmd_support_password, true },
 };
 
 /* ---- main -------------------------------------------------------------- */
@@ -1678,7 +2736,7 @@ main(int argc, char **argv)
 			ctl.cmd = &commands[i];
 	if (ctl.cmd == NULL)
 		return usage_error(&ctl, "unknown command '%s'", argv[next]);
-	if ((rc = choose_address(&ctl, connect)) >= 0)
+	if (!ctl.cmd->local && (rc = choose_address(&ctl, connect)) >= 0)
 		return rc;
 
 	/*

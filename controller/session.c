@@ -470,6 +470,16 @@ session_start(struct session *s, json_t *by, bool when_possible,
 	int64_t now = util_now_ms();
 	json_t *rec;
 
+	/* A start while the expired session stops begins a new one; while
+	 * the owner's stop is under way, it overrides that stop. */
+	if (s->open && s->ending != NULL && strcmp(s->ending, "expired") == 0)
+		close_session(s, "expired", "the session reached its end time",
+		    NULL);
+	else if (s->open && s->ending != NULL) {
+		s->ending = NULL;
+		json_decref(s->ending_by);
+		s->ending_by = NULL;
+	}
 	if (s->open) {
 		/* The running session goes on; its end is extend's business. */
 		if (when_possible && !s->when_possible) {

@@ -19,11 +19,17 @@ Measured, on one bed (inet + hub + dev), comparisons in alternating cycles:
   - the prerequisite checks: the whole set on a healthy bed (`checks`
     with refresh), the same with a DNS server that never answers, and
     `checks` from the cache (p50/p99 with api_load)
+  - the support login: `auth` per verification (yescrypt at the chosen
+    cost, through the API), and `status` latency for another client while
+    4 connections flood `auth` with wrong passwords (the limiter locks
+    them out) and with the right one (a yescrypt computation always
+    running)
 """
 
 import json
 import os
 import re
+import threading
 import statistics
 import subprocess
 import sys
@@ -138,6 +144,50 @@ def checks_runs(appliance, n):
     return out
 
 
+AUTH_RUNS = int(os.environ.get("BENCH_AUTH_RUNS", "20"))
+PW_RE = re.compile(r"\b[0-9A-Z]{4}(?:-[0-9A-Z]{4}){6}\b")
+
+
+def auth_bench(bed, a):
+    """ms per `auth` (granted, so no lock-out interferes), and status
+    latency alone and under two floods of `auth`."""
+    r = a.ctl("support-password", "--generate", "--config", a.config_path)
+    pw = PW_RE.findall(r.stdout)[0]
+    a.call("start", wait=True, timeout_s=30)
+    per = []
+    with a.api(timeout=30) as api:
+        for _ in range(AUTH_RUNS):
+            t0 = time.monotonic()
+            got = api.call("auth", user="support", password=pw)
+            per.append((time.monotonic() - t0) * 1000)
+            assert got["granted"] is True, got
+    alone = api_load(bed, a, 1)
+    out = {"auth_ms": med(per), "status_alone": alone}
+    for name, password in (("wrong", pw + "x"), ("right", pw)):
+        stop = threading.Event()
+        counts = []
+
+        def flood():
+            n = 0
+            with a.api(timeout=30) as api:
+                while not stop.is_set():
+                    api.call("auth", user="support", password=password)
+                    n += 1
+            counts.append(n)
+        threads = [threading.Thread(target=flood) for _ in range(4)]
+        for t in threads:
+            t.start()
+        time.sleep(0.2)
+        under = api_load(bed, a, 1)
+        stop.set()
+        for t in threads:
+            t.join()
+        out[f"status_flood_{name}"] = under
+        out[f"auth_flood_{name}_per_s"] = sum(counts) / (LOAD_SECONDS + 0.2)
+    a.call("stop")
+    return out
+
+
 def memory(pid):
     out = {}
     with open(f"/proc/{pid}/status") as f:
@@ -180,6 +230,7 @@ def main():
         bed.restore_network()
         timeout_ms = a.config["checks"]["timeout_ms"]
         mem = memory(a.proc.pid)
+        auth = auth_bench(bed, a)
         a.close()
         # The same client config as the plugin's (no remote-cert-tls), so
         # the two differ only by the plugin; both run side by side, with
@@ -230,6 +281,12 @@ def main():
         "checks_timeout_ms": timeout_ms,
         "checks_cached_p50_us": cached["p50_us"],
         "checks_cached_p99_us": cached["p99_us"],
+        "auth_verify_ms": round(auth["auth_ms"], 1),
+        "status_p99_us_alone": auth["status_alone"]["p99_us"],
+        "status_p99_us_auth_flood_wrong": auth["status_flood_wrong"]["p99_us"],
+        "status_p99_us_auth_flood_right": auth["status_flood_right"]["p99_us"],
+        "auth_flood_wrong_per_s": round(auth["auth_flood_wrong_per_s"]),
+        "auth_flood_right_per_s": round(auth["auth_flood_right_per_s"]),
     }
     rows = [
         ("start -> connected (median)", f"{res['api_start_to_connected_ms']} ms",
@@ -257,6 +314,16 @@ def main():
          f"timeout_ms {timeout_ms}", f"<= {timeout_ms * 1.1:.0f} ms"),
         ("checks from the cache", f"p50 {res['checks_cached_p50_us']} us",
          f"p99 {res['checks_cached_p99_us']} us", "p99 <= 1000 us"),
+        ("auth, one verification", f"{res['auth_verify_ms']} ms",
+         "yescrypt cost 4, via the API", ""),
+        ("status p99, auth flood (wrong)",
+         f"{res['status_p99_us_auth_flood_wrong']} us",
+         f"alone {res['status_p99_us_alone']} us; "
+         f"{res['auth_flood_wrong_per_s']} auth/s", "p99 <= 1000 us"),
+        ("status p99, auth flood (right)",
+         f"{res['status_p99_us_auth_flood_right']} us",
+         f"{res['auth_flood_right_per_s']} auth/s (hashing)",
+         "p99 <= 1000 us"),
     ]
     say("")
     say(f"{'measure':<30} {'value':<22} {'compared':<34} goal")
