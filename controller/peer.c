@@ -9,6 +9,8 @@
 
 #include "peer.h"
 
+#define TCP_STATE_ESTABLISHED	0x01	/* the kernel's TCP_ESTABLISHED */
+
 /*
  * An end as the table prints it: the address as the kernel's u32 words in
  * memory order (%08X each), ':' and the port (%04X, host order).
@@ -36,23 +38,29 @@ format_end(const struct sockaddr *sa, char *buf, size_t len)
 	return -EAFNOSUPPORT;
 }
 
-/* Lines: "sl local rem st queues timer retr uid timeout inode ...". */
+/*
+ * Lines: "sl local rem st queues timer retr uid timeout inode ...". Only a
+ * live, established socket counts: once the peer closed, its end lingers
+ * as TIME_WAIT owned by uid 0 with inode 0, and would make anyone root.
+ */
 static int
 scan(const char *path, const char *want_local, const char *want_rem,
     uid_t *uid)
 {
 	char line[512], local[64], rem[64];
-	unsigned long u;
+	unsigned long u, inode;
+	unsigned st;
 	FILE *fp;
 	int rc = -ENOENT;
 
 	if ((fp = fopen(path, "re")) == NULL)
 		return errno == ENOENT ? -ENOENT : -errno;
 	while (fgets(line, sizeof(line), fp) != NULL) {
-		if (sscanf(line, " %*s %63s %63s %*s %*s %*s %*s %lu", local,
-		    rem, &u) != 3)
+		if (sscanf(line, " %*s %63s %63s %x %*s %*s %*s %lu %*s %lu",
+		    local, rem, &st, &u, &inode) != 5)
 			continue;
-		if (strcmp(local, want_local) == 0 &&
+		if (st == TCP_STATE_ESTABLISHED && inode != 0 &&
+		    strcmp(local, want_local) == 0 &&
 		    strcmp(rem, want_rem) == 0) {
 			*uid = (uid_t)u;
 			rc = 0;
