@@ -289,9 +289,16 @@ api_request_parse(const char *line, size_t len, struct api_request *req,
 	req->duration_s = -1;
 	req->root = json_loadb(line, len,
 	    JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
-	if (req->root == NULL)
+	if (req->root == NULL) {
+		/* jansson quotes the text "near" the error: that may be a
+		 * password, and this message is logged. Only the reason. */
+		char *near = strstr(jerr.text, " near ");
+
+		if (near != NULL)
+			*near = '\0';
 		return fail(err, "bad_request", "not JSON: %s (column %d)",
 		    jerr.text, jerr.column);
+	}
 	if (!json_is_object(req->root))
 		return fail(err, "bad_request", "a request must be a JSON "
 		    "object such as {\"cmd\": \"status\"}");

@@ -29,6 +29,18 @@ test_defaults(void **state)
 	    "/var/lib/supportvpn/settings.json");
 	assert_int_equal(cfg.checks_timeout_ms, 5000);
 	assert_int_equal(cfg.log_level, LOG_LEVEL_INFO);
+	assert_int_equal(cfg.session_default_s, 86400);
+	assert_int_equal(cfg.session_max_s, 604800);
+	assert_false(cfg.session_allow_unlimited);
+	assert_int_equal(cfg.session_warn_s, 900);
+	assert_int_equal(cfg.auth_max_failures, 5);
+	assert_int_equal(cfg.auth_window_s, 60);
+	assert_int_equal(cfg.auth_lockout_s, 60);
+	assert_int_equal(cfg.auth_lockout_max_s, 3600);
+	assert_int_equal(cfg.audit_max_bytes, 1048576);
+	assert_string_equal(cfg.support_hash_file,
+	    "/var/lib/supportvpn/support.hash");
+	assert_string_equal(cfg.audit_file, "/var/lib/supportvpn/history.jsonl");
 	config_deinit(&cfg);
 }
 
@@ -104,6 +116,113 @@ test_errors(void **state)
 }
 
 static void
+test_session_auth_audit(void **state)
+{
+	struct config cfg;
+	struct config_error err;
+
+	assert_int_equal(config_load_string(&cfg, "{\"state_dir\":\"/tmp/s\","
+	    "\"session\":{\"default_s\":3600,\"max_s\":7200,"
+	    "\"allow_unlimited\":true,\"warn_s\":120},"
+	    "\"auth\":{\"max_failures\":32,\"window_s\":300,"
+	    "\"lockout_s\":30,\"lockout_max_s\":30},"
+	    "\"audit\":{\"max_bytes\":16384}}", &err), 0);
+	assert_int_equal(cfg.session_default_s, 3600);
+	assert_int_equal(cfg.session_max_s, 7200);
+	assert_true(cfg.session_allow_unlimited);
+	assert_int_equal(cfg.session_warn_s, 120);
+	assert_int_equal(cfg.auth_max_failures, 32);
+	assert_int_equal(cfg.auth_window_s, 300);
+	assert_int_equal(cfg.auth_lockout_s, 30);
+	assert_int_equal(cfg.auth_lockout_max_s, 30);
+	assert_int_equal(cfg.audit_max_bytes, 16384);
+	assert_string_equal(cfg.support_hash_file, "/tmp/s/support.hash");
+	assert_string_equal(cfg.audit_file, "/tmp/s/history.jsonl");
+	assert_string_equal(cfg.settings_file, "/tmp/s/settings.json");
+	config_deinit(&cfg);
+
+	/* No end by default is allowed once unlimited sessions are. */
+	assert_int_equal(config_load_string(&cfg, "{\"session\":{"
+	    "\"allow_unlimited\":true,\"default_s\":0}}", &err), 0);
+	assert_int_equal(cfg.session_default_s, 0);
+	assert_true(cfg.session_allow_unlimited);
+	assert_int_equal(cfg.session_max_s, 604800);
+	config_deinit(&cfg);
+
+	/* default_s may equal max_s. */
+	assert_int_equal(config_load_string(&cfg, "{\"session\":{"
+	    "\"default_s\":600,\"max_s\":600}}", &err), 0);
+	assert_int_equal(cfg.session_default_s, 600);
+	assert_int_equal(cfg.session_max_s, 600);
+	config_deinit(&cfg);
+}
+
+static void
+test_session_auth_audit_errors(void **state)
+{
+	static const struct bad_case cases[] = {
+		{ "{\"session\":{\"default_s\":0}}", "session.default_s",
+		    "allow_unlimited" },
+		{ "{\"session\":{\"default_s\":0,"
+		    "\"allow_unlimited\":false}}", "session.default_s",
+		    "allow_unlimited" },
+		{ "{\"session\":{\"default_s\":7200,\"max_s\":3600}}",
+		    "session.default_s", "session.max_s" },
+		/* The default day is above a shorter max. */
+		{ "{\"session\":{\"max_s\":3600}}", "session.default_s",
+		    "session.max_s" },
+		{ "{\"session\":{\"max_s\":0}}", "session.max_s",
+		    "between" },
+		{ "{\"session\":{\"default_s\":-1}}", "session.default_s",
+		    "between" },
+		{ "{\"session\":{\"allow_unlimited\":\"yes\"}}",
+		    "session.allow_unlimited", "must be true or false" },
+		{ "{\"session\":{\"allow_unlimited\":1}}",
+		    "session.allow_unlimited", "must be true or false" },
+		{ "{\"session\":{\"warn_s\":86401}}", "session.warn_s",
+		    "between" },
+		{ "{\"session\":{\"foo\":1}}", "session.foo",
+		    "unknown key" },
+		{ "{\"session\":3600}", "session", "must be an object" },
+		{ "{\"auth\":{\"lockout_s\":600,\"lockout_max_s\":300}}",
+		    "auth.lockout_max_s", "auth.lockout_s" },
+		/* The default lock-out_max (3600) is below a longer first one. */
+		{ "{\"auth\":{\"lockout_s\":7200}}", "auth.lockout_max_s",
+		    "auth.lockout_s" },
+		{ "{\"auth\":{\"max_failures\":33}}", "auth.max_failures",
+		    "between 1 and 32" },
+		{ "{\"auth\":{\"max_failures\":0}}", "auth.max_failures",
+		    "between 1 and 32" },
+		{ "{\"auth\":{\"window_s\":\"60\"}}", "auth.window_s",
+		    "must be an integer" },
+		{ "{\"auth\":{\"user\":\"x\"}}", "auth.user", "unknown key" },
+		{ "{\"audit\":{\"max_bytes\":100}}", "audit.max_bytes",
+		    "between 16384 and" },
+		{ "{\"audit\":{\"max_bytes\":2147483648}}", "audit.max_bytes",
+		    "between" },
+		{ "{\"audit\":{\"file\":\"/x\"}}", "audit.file",
+		    "unknown key" },
+	};
+	struct config cfg;
+	struct config_error err;
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		if (config_load_string(&cfg, cases[i].json, &err) != -1)
+			fail_msg("case %zu accepted: %s", i, cases[i].json);
+		if (strcmp(err.path, cases[i].path) != 0)
+			fail_msg("case %zu: path '%s', not '%s'", i, err.path,
+			    cases[i].path);
+		if (strstr(err.text, cases[i].words) == NULL)
+			fail_msg("case %zu: '%s' lacks '%s'", i, err.text,
+			    cases[i].words);
+		if (strstr(err.text, cases[i].path) == NULL)
+			fail_msg("case %zu: '%s' does not name '%s'", i,
+			    err.text, cases[i].path);
+	}
+}
+
+static void
 test_syntax_errors(void **state)
 {
 	struct config cfg;
@@ -155,6 +274,8 @@ main(void)
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_values),
 		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_session_auth_audit),
+		cmocka_unit_test(test_session_auth_audit_errors),
 		cmocka_unit_test(test_syntax_errors),
 		cmocka_unit_test(test_client_check),
 	};
