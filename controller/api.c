@@ -57,6 +57,8 @@ struct client {
 	struct auth_req		*auth;
 	char			 peer[64];
 	long			 uid;		/* the peer's, -1 unknown */
+	char			 user[64];	/* its name, "" unknown */
+	bool			 identified;	/* uid and user looked up */
 };
 
 struct api {
@@ -349,21 +351,44 @@ handle_openvpn(struct client *c, struct api_request *req)
 	c->busy = true;
 }
 
+/* The uid owning the client's socket, looked up once, when a request
+ * first needs it (reading the socket table costs; status never does). */
+static void
+client_identify(struct client *c)
+{
+	struct sockaddr_storage peer, local;
+	int len = sizeof(peer), llen = sizeof(local);
+	struct passwd *pw;
+	uid_t uid;
+
+	if (c->identified)
+		return;
+	c->identified = true;
+	if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&peer, &len) < 0 ||
+	    uv_tcp_getsockname(&c->tcp, (struct sockaddr *)&local,
+	    &llen) < 0 || peer_tcp_uid((struct sockaddr *)&peer,
+	    (struct sockaddr *)&local, &uid) < 0)
+		return;
+	c->uid = (long)uid;
+	if ((pw = getpwuid(uid)) != NULL)
+		util_copy_printable(c->user, sizeof(c->user), pw->pw_name);
+}
+
 /* Who asked, for the session history: the peer, its uid (from the
  * kernel), and what the client says of itself ("by"). New reference. */
 static json_t *
 client_by(struct client *c, const struct api_request *req)
 {
 	json_t *by = json_pack("{s:s, s:s}", "via", "api", "peer", c->peer);
-	struct passwd *pw;
+
+	client_identify(c);
 
 	if (by == NULL)
 		return NULL;
 	if (c->uid >= 0) {
 		json_object_set_new(by, "uid", json_integer(c->uid));
-		if ((pw = getpwuid((uid_t)c->uid)) != NULL)
-			json_object_set_new(by, "user",
-			    json_string(pw->pw_name));
+		if (c->user[0] != '\0')
+			json_object_set_new(by, "user", json_string(c->user));
 	}
 	if (req->by[0] != '\0')
 		json_object_set_new(by, "as", json_string(req->by));
@@ -644,10 +669,9 @@ on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 static void
 describe_peer(struct client *c)
 {
-	struct sockaddr_storage ss, local;
+	struct sockaddr_storage ss;
 	int len = sizeof(ss);
 	char host[48] = "?";
-	uid_t uid;
 
 	c->uid = -1;
 	if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &len) == 0) {
@@ -659,11 +683,6 @@ describe_peer(struct client *c)
 			    sizeof(host));
 		snprintf(c->peer, sizeof(c->peer), "%s:%d", host,
 		    ntohs(((struct sockaddr_in *)&ss)->sin_port));
-		len = sizeof(local);
-		if (uv_tcp_getsockname(&c->tcp, (struct sockaddr *)&local,
-		    &len) == 0 && peer_tcp_uid((struct sockaddr *)&ss,
-		    (struct sockaddr *)&local, &uid) == 0)
-			c->uid = (long)uid;
 	} else
 		snprintf(c->peer, sizeof(c->peer), "?");
 }

@@ -684,3 +684,15 @@ audit_stats(const struct audit *a, struct audit_stats *st)
 	*st = a->st;
 	st->bytes = a->size;
 }
+
+int
+audit_dup_fd(const struct audit *a)
+{
+	int fd;
+
+	if (a->fd < 0)
+		return -EBADF;
+	if ((fd = fcntl(a->fd, F_DUPFD_CLOEXEC, 0)) < 0)
+		return -errno;
+	return fd;
+}

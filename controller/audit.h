@@ -73,5 +73,11 @@ int	audit_read(struct audit *a, size_t limit, json_t **out);
 
 /* Fills st with a's counters. */
 void	audit_stats(const struct audit *a, struct audit_stats *st);
+/*
+ * A new descriptor (dup) of the current file, for an fsync the caller runs
+ * elsewhere (a thread): appends stay cheap on the loop, and the records
+ * become durable a moment later. -errno when there is no open file.
+ */
+int	audit_dup_fd(const struct audit *a);
 
 #endif

@@ -47,7 +47,23 @@ struct auth_req {
 	int			 rc;
 };
 
+/*
+ * Refusals that cost nothing (no password was checked) are recorded and
+ * logged once per AUTH_REPEAT_MS per kind; the ones in between are
+ * counted into the next record, so a flood cannot fill the history.
+ */
+enum refusal {
+	REFUSAL_CHECKED = -1,	/* decided by the password: always recorded */
+	REFUSAL_LOCKED,
+	REFUSAL_INACTIVE,
+	REFUSAL_FOREIGN,
+	REFUSAL_KINDS,
+};
+#define AUTH_REPEAT_MS	10000
+
 struct auth {
+	int64_t			 quiet_since[REFUSAL_KINDS];
+	unsigned		 quiet[REFUSAL_KINDS];
 	uv_loop_t		*loop;
 	const struct config	*cfg;
 	struct vpn		*vpn;
@@ -92,10 +108,25 @@ shown_user(const struct auth_req *r)
 
 /* The decision: history, log, answer. */
 static void
-finish(struct auth_req *r, bool granted, const char *reason)
+finish(struct auth_req *r, bool granted, const char *reason, int kind)
 {
 	struct auth *a = r->a;
+	unsigned repeated = 0;
+	int64_t now;
 
+	if (kind >= 0) {
+		now = (int64_t)uv_now(a->loop);
+		if (a->quiet_since[kind] != 0 &&
+		    now - a->quiet_since[kind] < AUTH_REPEAT_MS) {
+			a->quiet[kind]++;
+			goto answer;
+		}
+		repeated = a->quiet[kind];
+		a->quiet[kind] = 0;
+		a->quiet_since[kind] = now;
+	}
+	if (repeated > 0)
+		log_warnx("auth: %u more refused like the next one", repeated);
 	if (granted)
 		log_info("auth: %s%s%s: granted", shown_user(r), r->have_from ?
 		    " from " : "", r->have_from ? r->from : "");
@@ -105,7 +136,8 @@ finish(struct auth_req *r, bool granted, const char *reason)
 		    reason);
 	if (!a->freeing)
 		session_login(a->session, shown_user(r), granted, reason,
-		    r->have_from ? r->from : NULL, r->by);
+		    r->have_from ? r->from : NULL, r->by, repeated);
+answer:
 	if (r->done != NULL)
 		r->done(granted, reason, r->arg);
 	req_free(r);
@@ -204,15 +236,16 @@ after_verify(uv_work_t *w, int status)
 		    "'supportvpnctl support-password --generate'",
 		    a->cfg->support_hash_file);
 	if (status < 0)
-		finish(r, false, "the login could not be checked");
+		finish(r, false, "the login could not be checked",
+		    REFUSAL_CHECKED);
 	else if (!r->ok) {
 		rl_failure(&a->rl, now);
-		finish(r, false, "wrong user or password");
+		finish(r, false, "wrong user or password", REFUSAL_CHECKED);
 	} else if (!vpn_up(a))
-		finish(r, false, "support VPN is not active");
+		finish(r, false, "support VPN is not active", REFUSAL_CHECKED);
 	else {
 		rl_success(&a->rl, now);
-		finish(r, true, "support login granted");
+		finish(r, true, "support login granted", REFUSAL_CHECKED);
 	}
 	maybe_release(a);
 	if (!a->freeing)
@@ -238,21 +271,23 @@ run_next(struct auth *a)
 			snprintf(why, sizeof(why), "locked out after too many "
 			    "failed logins; try again in %lld s",
 			    (long long)((retry + 999) / 1000));
-			finish(r, false, why);
+			finish(r, false, why, REFUSAL_LOCKED);
 			continue;
 		}
 		if (!vpn_up(a)) {
-			finish(r, false, "support VPN is not active");
+			finish(r, false, "support VPN is not active",
+			    REFUSAL_INACTIVE);
 			continue;
 		}
 		if (r->have_from && !from_tunnel(a, r->from, why,
 		    sizeof(why))) {
-			finish(r, false, why);
+			finish(r, false, why, REFUSAL_FOREIGN);
 			continue;
 		}
 		if ((rc = uv_queue_work(a->loop, &r->work, work_verify,
 		    after_verify)) < 0) {
-			finish(r, false, "the login could not be checked");
+			finish(r, false, "the login could not be checked",
+			    REFUSAL_CHECKED);
 			continue;
 		}
 		a->running = r;

@@ -34,6 +34,11 @@ struct session {
 	char			*state_path;	/* state_dir/session.json */
 	uv_timer_t		 timer;		/* warning, then expiry */
 	bool			 timer_init;
+	/* The history's fsync runs on the thread pool, one at a time. */
+	uv_fs_t			 sync_req;
+	int			 sync_fd;
+	bool			 syncing, sync_again;
+	bool			 freeing, timer_closed;
 
 	/* The open session. */
 	bool			 open;
@@ -79,9 +84,72 @@ announce(struct session *s, const char *what, json_t *fields)
 		json_decref(fields);
 }
 
+static void start_sync(struct session *s);
+
+static void
+session_release(struct session *s)
+{
+	if (!s->freeing || !s->timer_closed || s->syncing)
+		return;
+	free(s->state_path);
+	free(s);
+}
+
+static void
+on_synced(uv_fs_t *req)
+{
+	struct session *s = req->data;
+
+	if (req->result < 0)
+		log_error("history: cannot fsync %s: %s", s->cfg->audit_file,
+		    uv_strerror((int)req->result));
+	uv_fs_req_cleanup(req);
+	close(s->sync_fd);
+	s->sync_fd = -1;
+	s->syncing = false;
+	if (s->freeing) {
+		session_release(s);
+		return;
+	}
+	if (s->sync_again) {
+		s->sync_again = false;
+		start_sync(s);
+	}
+}
+
+/*
+ * Makes what the history holds durable, off the loop: the record is in
+ * the file (one write) before anything is announced; the fsync follows
+ * within milliseconds, so a start or a login never waits for the disk.
+ */
+static void
+start_sync(struct session *s)
+{
+	int fd;
+
+	if (s->syncing) {
+		s->sync_again = true;
+		return;
+	}
+	if (s->audit == NULL || (fd = audit_dup_fd(s->audit)) < 0)
+		return;
+	s->sync_fd = fd;
+	s->sync_req.data = s;
+	if (uv_fs_fsync(s->loop, &s->sync_req, fd, on_synced) < 0) {
+		if (fsync(fd) < 0)
+			log_error("history: cannot fsync %s: %s",
+			    s->cfg->audit_file, strerror(errno));
+		close(fd);
+		s->sync_fd = -1;
+		return;
+	}
+	s->syncing = true;
+}
+
 /*
  * Appends one history record (rec stolen): "event" and the session id
- * are added. 0 or -errno, logged; the history is never worth a crash.
+ * are added; durable ones are fsynced (start_sync). 0 or -errno, logged;
+ * the history is never worth a crash.
  */
 static int
 record(struct session *s, const char *event, json_t *rec, bool durable)
@@ -95,8 +163,8 @@ record(struct session *s, const char *event, json_t *rec, bool durable)
 	    json_null());
 	if (s->audit == NULL)
 		rc = -EBADF;
-	else
-		rc = audit_append(s->audit, rec, durable);
+	else if ((rc = audit_append(s->audit, rec, false)) == 0 && durable)
+		start_sync(s);
 	if (rc < 0)
 		log_error("history: cannot record '%s' in %s: %s", event,
 		    s->cfg->audit_file, strerror(-rc));
@@ -113,6 +181,10 @@ save_state(struct session *s)
 	char *text;
 	int rc;
 
+	/* Only an armed session comes back after a restart; any other is
+	 * closed from the history alone (close_orphan). */
+	if (!s->when_possible)
+		return 0;
 	doc = json_pack("{s:i, s:s, s:I, s:O, s:b, s:I, s:I, s:I, s:I, s:i}",
 	    "v", SESSION_FILE_VERSION, "id", s->id,
 	    "started_ms", (json_int_t)s->started_ms,
@@ -128,7 +200,9 @@ save_state(struct session *s)
 		return -ENOMEM;
 	}
 	json_decref(doc);
-	rc = util_write_atomic(s->state_path, text, strlen(text), 0600, true);
+	/* Atomic, not fsynced: the history is the durable account; after a
+	 * power loss an armed session is simply opened again at boot. */
+	rc = util_write_atomic(s->state_path, text, strlen(text), 0600, false);
 	free(text);
 	if (rc < 0)
 		log_error("session: cannot write %s: %s", s->state_path,
@@ -139,11 +213,11 @@ save_state(struct session *s)
 static void
 drop_state(struct session *s)
 {
-	if (unlink(s->state_path) < 0 && errno != ENOENT)
+	if (unlink(s->state_path) == 0)
+		(void)util_fsync_dir(s->state_path);
+	else if (errno != ENOENT)
 		log_error("session: cannot remove %s: %s", s->state_path,
 		    strerror(errno));
-	else
-		(void)util_fsync_dir(s->state_path);
 }
 
 /* Reads session.json into s (open). 0, -ENOENT, or -EINVAL (logged). */
@@ -273,7 +347,38 @@ session_new(uv_loop_t *loop, const struct config *cfg, struct vpn *vpn,
 	uv_timer_init(loop, &s->timer);
 	s->timer.data = s;
 	s->timer_init = true;
+	s->sync_fd = -1;
 	return s;
+}
+
+/*
+ * A session the history shows open, without a session file (a "start
+ * now" session whose daemon died): its end is recorded now.
+ */
+static void
+close_orphan(struct session *s)
+{
+	json_t *recs, *r;
+	const char *id, *ev;
+	size_t i;
+
+	if (s->audit == NULL || audit_read(s->audit, 64, &recs) < 0)
+		return;
+	json_array_foreach(recs, i, r) {
+		if ((id = json_string_value(json_object_get(r, "session"))) ==
+		    NULL)
+			continue;
+		ev = json_string_value(json_object_get(r, "event"));
+		if (ev != NULL && strcmp(ev, "ended") != 0 &&
+		    strlen(id) < sizeof(s->id)) {
+			s->open = true;
+			snprintf(s->id, sizeof(s->id), "%s", id);
+			close_session(s, "daemon", "supportvpnd stopped while "
+			    "the session was open", NULL);
+		}
+		break;
+	}
+	json_decref(recs);
 }
 
 int
@@ -303,11 +408,11 @@ session_boot(struct session *s, bool armed)
 		/* Its daemon went away while it was open. */
 		close_session(s, "daemon", "supportvpnd stopped while the "
 		    "session was open", NULL);
-	} else if (rc == -EINVAL) {
-		(void)record(s, "ended", json_pack("{s:s, s:s}", "why",
-		    "daemon", "detail", "the session file was unreadable; "
-		    "supportvpnd closed the session"), true);
-		drop_state(s);
+	} else {
+		/* None, or unreadable (logged): the history knows. */
+		if (rc == -EINVAL)
+			drop_state(s);
+		close_orphan(s);
 	}
 	if (armed && !s->open) {
 		/* Armed by a version without sessions, or the file was lost:
@@ -363,8 +468,8 @@ on_timer_closed(uv_handle_t *h)
 {
 	struct session *s = h->data;
 
-	free(s->state_path);
-	free(s);
+	s->timer_closed = true;
+	session_release(s);
 }
 
 void
@@ -372,7 +477,10 @@ session_free(struct session *s)
 {
 	if (s == NULL)
 		return;
+	s->freeing = true;
+	/* Closing fsyncs whatever the pool has not synced yet. */
 	audit_close(s->audit);
+	s->audit = NULL;
 	json_decref(s->started_by);
 	json_decref(s->ending_by);
 	uv_close((uv_handle_t *)&s->timer, on_timer_closed);
@@ -685,15 +793,19 @@ session_on_tunnel(struct session *s, bool up, const struct vpn_tunnel *t,
 
 void
 session_login(struct session *s, const char *user, bool granted,
-    const char *reason, const char *from, json_t *by)
+    const char *reason, const char *from, json_t *by, unsigned repeated)
 {
+	json_t *rec;
+
 	if (granted && s->open) {
 		s->logins++;
 		(void)save_state(s);
 	}
-	(void)record(s, "login", json_pack("{s:s, s:b, s:s, s:s?, s:O*}",
-	    "user", user, "granted", granted, "reason", reason, "from", from,
-	    "by", by), true);
+	rec = json_pack("{s:s, s:b, s:s, s:s?, s:O*}", "user", user,
+	    "granted", granted, "reason", reason, "from", from, "by", by);
+	if (rec != NULL && repeated > 0)
+		json_object_set_new(rec, "repeated", json_integer(repeated));
+	(void)record(s, "login", rec, true);
 	announce(s, "login", json_pack("{s:s, s:b, s:s, s:s?}", "user", user,
 	    "granted", granted, "reason", reason, "from", from));
 }

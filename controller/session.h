@@ -67,9 +67,12 @@ void	session_on_state(struct session *s, enum vpn_state now);
 void	session_on_tunnel(struct session *s, bool up,
 	    const struct vpn_tunnel *t, enum vpn_state now, const char *detail);
 
-/* A support login was decided: recorded (durably) and announced. */
+/* A support login was decided: recorded (durably) and announced.
+ * repeated: refusals like this one since the last record, not recorded
+ * one by one (a flood must not rotate the history away). */
 void	session_login(struct session *s, const char *user, bool granted,
-	    const char *reason, const char *from, json_t *by);
+	    const char *reason, const char *from, json_t *by,
+	    unsigned repeated);
 
 /* Adds "expires_at" and "session" to a status object. */
 void	session_status_add(json_t *st, void *s);

@@ -246,3 +246,23 @@ def test_session_bad_input(make_appliance):
     assert settings_text() == settings_before
     assert a.proc.alive()
     assert history(a) == []
+
+
+def test_crashed_daemon_closes_its_session(make_appliance):
+    """A "start now" session whose supportvpnd is SIGKILLed: the next
+    supportvpnd finds it open in the history and records its end."""
+    a = make_appliance()
+    a.start()
+    wait_held(a)
+    s = start_connected(a)
+    sid = s["session"]["id"]
+    a.kill()
+    a.start()
+    s = a.wait_vpn("stopped", timeout=20)
+    assert s["session"] is None
+    recs = history(a)
+    assert events_of(recs, sid) == ["activated", "connected", "ended"]
+    assert recs[0]["event"] == "ended" and recs[0]["why"] == "daemon"
+    # And only once: a second restart finds nothing open.
+    a.restart()
+    assert events_of(history(a), sid) == ["activated", "connected", "ended"]
