@@ -266,3 +266,19 @@ def test_crashed_daemon_closes_its_session(make_appliance):
     # And only once: a second restart finds nothing open.
     a.restart()
     assert events_of(history(a), sid) == ["activated", "connected", "ended"]
+
+
+def test_login_flood_does_not_fill_the_history(make_appliance):
+    """Refusals that check no password (VPN down, locked out, foreign
+    address) are answered every time but recorded once per 10 s."""
+    a = make_appliance()
+    a.start()
+    wait_held(a)
+    with a.api(timeout=30) as c:
+        for _ in range(50):
+            r = c.call("auth", user="support", password="guess")
+            assert r == {"granted": False,
+                         "reason": "support VPN is not active"}
+    logins = [r for r in history(a) if r["event"] == "login"]
+    assert len(logins) == 1, logins
+    assert a.log_text().count("support VPN is not active") == 1
