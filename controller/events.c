@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Plugin events. libuv has no unix datagram handle, so the socket is ours
- * and uv_poll tells when it is readable. SO_PASSCRED makes the kernel
- * attach the sender's pid, which must be the openvpn we run.
+ * Plugin events. libuv has no unix datagram handle, so the socket is ours,
+ * read when openvpn speaks (events_drain) and by a slow sweep. SO_PASSCRED
+ * makes the kernel attach the sender's pid, which must be the openvpn we
+ * run.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -29,8 +30,8 @@ struct events {
 	events_sender_fn sender;
 	void		*arg;
 	int		 fd;
-	uv_poll_t	 poll;
-	bool		 polling;
+	uv_timer_t	 timer;		/* the slow sweep */
+	bool		 timing;
 	uint64_t	 dropped;
 };
 
@@ -193,10 +194,9 @@ handle_datagram(struct events *e, const char *buf, size_t len, pid_t pid)
 	json_decref(ev);
 }
 
-static void
-on_readable(uv_poll_t *h, int status, int events)
+void
+events_drain(struct events *e)
 {
-	struct events *e = h->data;
 	char buf[SVPN_EVENT_MAX + 1];
 	union {
 		struct cmsghdr	align;
@@ -204,11 +204,9 @@ on_readable(uv_poll_t *h, int status, int events)
 	} cbuf;
 	int i;
 
-	if (status < 0) {
-		log_warnx("events: poll: %s", uv_strerror(status));
+	if (e == NULL || e->fd < 0)
 		return;
-	}
-	/* A bounded batch per wake-up keeps the loop fair. */
+	/* A bounded batch per call keeps the loop fair. */
 	for (i = 0; i < 64; i++) {
 		struct iovec iov = { buf, sizeof(buf) };
 		struct msghdr mh;
@@ -231,6 +229,12 @@ on_readable(uv_poll_t *h, int status, int events)
 		}
 		handle_datagram(e, buf, (size_t)n, sender_pid(&mh));
 	}
+}
+
+static void
+on_sweep(uv_timer_t *t)
+{
+	events_drain(t->data);
 }
 
 int
@@ -262,20 +266,18 @@ events_listen(struct events *e)
 		e->fd = -1;
 		return rc;
 	}
-	if ((rc = uv_poll_init(e->loop, &e->poll, e->fd)) < 0) {
-		close(e->fd);
-		e->fd = -1;
-		return rc;
-	}
-	e->poll.data = e;
-	e->polling = true;
-	uv_poll_start(&e->poll, UV_READABLE, on_readable);
+	uv_timer_init(e->loop, &e->timer);
+	e->timer.data = e;
+	e->timing = true;
+	uv_timer_start(&e->timer, on_sweep, EVENTS_SWEEP_MS, EVENTS_SWEEP_MS);
+	/* It never keeps the loop alive by itself. */
+	uv_unref((uv_handle_t *)&e->timer);
 	log_info("events: listening for plugin events on %s", e->path);
 	return 0;
 }
 
 static void
-on_poll_closed(uv_handle_t *h)
+on_timer_closed(uv_handle_t *h)
 {
 	struct events *e = h->data;
 
@@ -291,8 +293,8 @@ events_free(struct events *e)
 		return;
 	if (e->fd >= 0)
 		(void)unlink(e->path);
-	if (e->polling) {
-		uv_close((uv_handle_t *)&e->poll, on_poll_closed);
+	if (e->timing) {
+		uv_close((uv_handle_t *)&e->timer, on_timer_closed);
 		return;
 	}
 	if (e->fd >= 0)

@@ -28,8 +28,22 @@ typedef pid_t (*events_sender_fn)(void *arg);
 /* path is borrowed. NULL + errno. */
 struct events *events_new(uv_loop_t *loop, const char *path, events_fn fn,
     events_sender_fn sender, void *arg);
-/* Binds the socket (replacing a stale one). 0 or -errno (logged). */
+/*
+ * Binds the socket (replacing a stale one). 0 or -errno (logged).
+ *
+ * Nothing waits on the socket: a datagram that woke us would make the
+ * sender, openvpn in the middle of a handshake, pay for the wake-up (tens
+ * of microseconds on a virtual machine, five times per connect). The
+ * owner calls events_drain whenever openvpn says something anyway (a
+ * management message, a log line, its exit), which also puts the plugin's
+ * news before openvpn's report that follows it; a sweep every
+ * EVENTS_SWEEP_MS catches the rest (a forged datagram, say).
+ */
 int	events_listen(struct events *e);
+/* Handles the datagrams waiting (at most 64). NULL-safe. */
+void	events_drain(struct events *e);
+
+#define EVENTS_SWEEP_MS	500
 /* Closes and unlinks. NULL-safe. */
 void	events_free(struct events *e);
 

@@ -700,6 +700,8 @@ on_mgmt_msg(const struct mgmt_msg *msg, void *arg)
 {
 	struct vpn *v = arg;
 
+	/* The plugin's news first: openvpn reports after its hooks ran. */
+	events_drain(v->events);
 	switch (msg->type) {
 	case MGMT_MSG_HOLD:
 		on_hold(v, msg);
@@ -877,6 +879,7 @@ on_proc_exited(int pid, int64_t exit_status, int term_signal, const char *why,
 	struct vpn *v = arg;
 	json_t *ev;
 
+	events_drain(v->events);	/* while its pid is still the sender */
 	v->ovpn_running = false;
 	v->ovpn_pid = 0;
 	v->held = false;
@@ -1017,6 +1020,7 @@ on_proc_line(const char *line, void *arg)
 	struct vpn *v = arg;
 	const char *p, *err;
 
+	events_drain(v->events);
 	if ((p = strstr(line, "VERIFY ")) == NULL || strstr(p, "ERROR") ==
 	    NULL || strncmp(p, "VERIFY OK", 9) == 0)
 		return;
