@@ -313,6 +313,11 @@ openvpn_plugin_open_v3(const int version,
 		plog(&pl, PLOG_ERR, "refusing to load: %s", why);
 		goto fail;
 	}
+	if (p->args.mode == ARGS_MODE_HUB) {
+		plog(&pl, PLOG_ERR, "refusing to load: mode=hub is not "
+		    "implemented yet");
+		goto fail;
+	}
 	if (plugin_setup(p, in) < 0)
 		goto fail;
 	out->type_mask = HOOKS;

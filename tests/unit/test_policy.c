@@ -1062,6 +1062,64 @@ test_args(void **state)
 	assert_null(a.events);
 }
 
+static void
+test_args_mode(void **state)
+{
+	const char *client[] = { "/p.so", "mode=client", "events=/e",
+	    "consent=/c", "policy=/p", NULL };
+	const char *hub[] = { "/p.so", "policy=/p", "mode=hub", "events=/e",
+	    NULL };
+	const char *hub_consent[] = { "/p.so", "mode=hub", "events=/e",
+	    "consent=/c", "policy=/p", NULL };
+	const char *hub_missing[] = { "/p.so", "mode=hub", NULL };
+	const char *client_missing[] = { "/p.so", "mode=client", "events=/e",
+	    "policy=/p", NULL };
+	const char *bad_mode[] = { "/p.so", "mode=server", "events=/e",
+	    NULL };
+	const char *twice[] = { "/p.so", "mode=hub", "mode=hub", "events=/e",
+	    "policy=/p", NULL };
+	const char *hub_unknown[] = { "/p.so", "mode=hub", "events=/e",
+	    "policy=/p", "grants=/g", NULL };
+	struct args a;
+	char why[512];
+
+	assert_int_equal(parse_args(client, &a, why, sizeof(why)), 0);
+	assert_int_equal(a.mode, ARGS_MODE_CLIENT);
+	assert_string_equal(a.consent, "/c");
+	args_deinit(&a);
+
+	assert_int_equal(parse_args(hub, &a, why, sizeof(why)), 0);
+	assert_int_equal(a.mode, ARGS_MODE_HUB);
+	assert_string_equal(a.events, "/e");
+	assert_string_equal(a.policy, "/p");
+	assert_null(a.consent);
+	args_deinit(&a);
+
+	assert_int_equal(parse_args(hub_consent, &a, why, sizeof(why)), -1);
+	assert_non_null(strstr(why, "consent= is refused in mode=hub"));
+	assert_null(strstr(why, "missing"));
+	assert_null(a.events);
+
+	assert_int_equal(parse_args(hub_missing, &a, why, sizeof(why)), -1);
+	assert_non_null(strstr(why, "missing events=PATH policy=PATH;"));
+
+	assert_int_equal(parse_args(client_missing, &a, why, sizeof(why)),
+	    -1);
+	assert_non_null(strstr(why, "missing consent=PATH;"));
+
+	/* An unknown mode is named; what it would require is not guessed. */
+	assert_int_equal(parse_args(bad_mode, &a, why, sizeof(why)), -1);
+	assert_non_null(strstr(why, "unknown mode 'server' (client or hub)"));
+	assert_null(strstr(why, "missing"));
+
+	assert_int_equal(parse_args(twice, &a, why, sizeof(why)), -1);
+	assert_non_null(strstr(why, "'mode=hub' given twice"));
+
+	assert_int_equal(parse_args(hub_unknown, &a, why, sizeof(why)), -1);
+	assert_non_null(strstr(why, "unknown argument 'grants'"));
+	assert_non_null(strstr(why, "usage: "));
+}
+
 /* --- the policy file cache --- */
 
 static void
@@ -1150,6 +1208,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_sender,
 		    tmp_setup, tmp_teardown),
 		cmocka_unit_test(test_args),
+		cmocka_unit_test(test_args_mode),
 		cmocka_unit_test_setup_teardown(test_policy_file,
 		    tmp_setup, tmp_teardown),
 	};
