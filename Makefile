@@ -113,6 +113,12 @@ $(BUILD)/tests/test_policy: $(BUILD)/tests/unit/test_policy.o $(BUILD)/libsvplug
 	@echo "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(PLUGIN_LIBS) $(CMOCKA_LIBS)
 
+$(BUILD)/tests/unit/test_hub_policy.o: ALL_CFLAGS += -Iplugin
+$(BUILD)/tests/test_hub_policy: $(BUILD)/tests/unit/test_hub_policy.o $(BUILD)/libsvplugin.a
+	@mkdir -p $(@D)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(PLUGIN_LIBS) $(CMOCKA_LIBS)
+
 $(BUILD)/tests/plugin/driver.o: ALL_CFLAGS += $(shell $(PKG_CONFIG) --cflags $(PLUGIN_PKGS) 2>/dev/null)
 $(BUILD)/tests/plugin_driver: $(BUILD)/tests/plugin/driver.o
 	@mkdir -p $(@D)

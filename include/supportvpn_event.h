@@ -55,6 +55,10 @@
 #define SVPN_RULE_CONSENT	"consent"	/* no valid owner consent */
 #define SVPN_RULE_CERT		"cert"		/* the certificate could not be read */
 
+/* role values (mode=hub): the class a peer's certificate belongs to */
+#define SVPN_ROLE_APPLIANCE	"appliance"
+#define SVPN_ROLE_STAFF		"staff"
+
 /*
  * The consent record (run_dir/consent), written atomically by the
  * controller before it releases the hold and removed before it stops:

@@ -225,6 +225,34 @@ event_env_get(const char *const *envp, const char *name)
 	return NULL;
 }
 
+int
+event_env_top_digest(const char *const *envp, const char **value)
+{
+	const size_t plen = sizeof(EVENT_DIGEST_ENV) - 1;
+	const char *p;
+	int top = -1, d;
+
+	*value = NULL;
+	for (; envp != NULL && *envp != NULL; envp++) {
+		if (strncmp(*envp, EVENT_DIGEST_ENV, plen) != 0)
+			continue;
+		p = *envp + plen;
+		/* Depths are 0..15: one or two digits, then '='. */
+		if (p[0] < '0' || p[0] > '9')
+			continue;
+		d = *p++ - '0';
+		if (*p >= '0' && *p <= '9')
+			d = d * 10 + (*p++ - '0');
+		if (*p != '=' || d >= EVENT_MAX_CERT_DEPTH)
+			continue;
+		if (d > top) {
+			top = d;
+			*value = p + 1;
+		}
+	}
+	return top;
+}
+
 long
 event_env_port(const char *const *envp, const char *name)
 {

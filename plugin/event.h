@@ -77,6 +77,17 @@ void	event_printable(char *out, size_t size, const char *in, size_t len);
 /* The value of name in an openvpn envp ("name=value", NULL-ended), or
  * NULL. Borrowed from envp. */
 const char	*event_env_get(const char *const *envp, const char *name);
+/* openvpn's env name for a certificate's SHA-256, + depth. */
+#define EVENT_DIGEST_ENV	"tls_digest_sha256_"
+/* openvpn refuses chains deeper than this (MAX_CERT_DEPTH). */
+#define EVENT_MAX_CERT_DEPTH	16
+/*
+ * The deepest tls_digest_sha256_N (N < EVENT_MAX_CERT_DEPTH) in envp: the
+ * top of the peer's verified chain. Returns N and sets *value (borrowed),
+ * or -1 with *value NULL when there is none.
+ */
+int		 event_env_top_digest(const char *const *envp,
+		    const char **value);
 /* An env value that is a port: 0..65535, or -1 when absent or not one. */
 long		 event_env_port(const char *const *envp, const char *name);
 

@@ -18,8 +18,6 @@
 #include "supportvpn_event.h"
 #include "verify.h"
 
-#define DIGEST_ENV	"tls_digest_sha256_"
-
 const char *
 verify_rule_name(enum verify_rule rule)
 {
@@ -105,49 +103,17 @@ refuse(struct verify_result *res, enum verify_rule rule, const char *fmt, ...)
 	return rule;
 }
 
-/*
- * The deepest tls_digest_sha256_N openvpn has set: the top of the chain.
- * -1 when there is none.
- */
-static int
-env_top_depth(const char *const *envp, const char **value)
-{
-	const size_t plen = sizeof(DIGEST_ENV) - 1;
-	const char *p;
-	int top = -1, d;
-
-	*value = NULL;
-	for (; envp != NULL && *envp != NULL; envp++) {
-		if (strncmp(*envp, DIGEST_ENV, plen) != 0)
-			continue;
-		p = *envp + plen;
-		/* Depths are 0..15: one or two digits, then '='. */
-		if (p[0] < '0' || p[0] > '9')
-			continue;
-		d = *p++ - '0';
-		if (*p >= '0' && *p <= '9')
-			d = d * 10 + (*p++ - '0');
-		if (*p != '=' || d >= VERIFY_MAX_DEPTH)
-			continue;
-		if (d > top) {
-			top = d;
-			*value = p + 1;
-		}
-	}
-	return top;
-}
-
 /* The current certificate's fingerprint: from the X509, else the env. */
 static int
 current_fingerprint(X509 *cert, int depth, const char *const *envp,
     unsigned char fp[POLICY_SHA256_LEN])
 {
-	char name[sizeof(DIGEST_ENV) + 4];
+	char name[sizeof(EVENT_DIGEST_ENV) + 4];
 	const char *v;
 
 	if (cert != NULL)
 		return verify_cert_sha256(cert, fp);
-	(void)snprintf(name, sizeof(name), DIGEST_ENV "%d", depth);
+	(void)snprintf(name, sizeof(name), EVENT_DIGEST_ENV "%d", depth);
 	if ((v = event_env_get(envp, name)) == NULL)
 		return -1;
 	return policy_fingerprint_parse(v, fp);
@@ -181,7 +147,7 @@ check_root_again(const struct verify_state *st, const struct verify_ctx *ctx,
 	if (!st->root_ok)
 		return refuse(res, VERIFY_CA_PIN, "no root certificate was "
 		    "checked in this handshake");
-	if ((top = env_top_depth(envp, &v)) < 0 ||
+	if ((top = event_env_top_digest(envp, &v)) < 0 ||
 	    policy_fingerprint_parse(v, fp) < 0)
 		return refuse(res, VERIFY_CA_PIN, "openvpn's environment "
 		    "has no fingerprint for the chain's root");

@@ -17,7 +17,8 @@
 
 struct x509_st;
 
-/* openvpn refuses chains deeper than this (MAX_CERT_DEPTH). */
+/* openvpn refuses chains deeper than this (MAX_CERT_DEPTH); the same as
+ * EVENT_MAX_CERT_DEPTH. */
 #define VERIFY_MAX_DEPTH	16
 
 enum verify_rule {
