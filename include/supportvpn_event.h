@@ -54,6 +54,9 @@
 #define SVPN_RULE_SERVER_NAME	"server_name"	/* the leaf's CN is not allowed */
 #define SVPN_RULE_CONSENT	"consent"	/* no valid owner consent */
 #define SVPN_RULE_CERT		"cert"		/* the certificate could not be read */
+/* mode=hub (policy, ca_pin and cert as above) */
+#define SVPN_RULE_CLIENT_EKU	"client_eku"	/* the leaf lacks clientAuth */
+#define SVPN_RULE_ROLE		"role"		/* root and CN match no class, or both */
 
 /* role values (mode=hub): the class a peer's certificate belongs to */
 #define SVPN_ROLE_APPLIANCE	"appliance"

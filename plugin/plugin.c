@@ -169,6 +169,7 @@ on_tls_verify(struct plugin *p, const struct openvpn_plugin_args_func_in *in)
 	char name[32];
 
 	policy_refresh(p);
+	memset(&ctx, 0, sizeof(ctx));
 	ctx.policy = p->policy.policy;
 	ctx.policy_error = p->policy.error;
 	ctx.consent_path = p->args.consent;
