@@ -247,6 +247,13 @@ build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(MODULE_SRCS)
 	clang -g -O1 -fsanitize=fuzzer,address,undefined $(WARN) -Iinclude \
 		-Icontroller $(UV_CFLAGS) -o $@ $< $(MODULE_SRCS) $(UV_LIBS)
 
+# The plugin's parsers link the plugin's plain modules, not the daemon's.
+PLUGIN_FUZZ_SRCS := plugin/hub_policy.c plugin/policy.c plugin/event.c
+build-fuzz/fuzz_hub_policy: tests/fuzz/fuzz_hub_policy.c $(PLUGIN_FUZZ_SRCS)
+	@mkdir -p $(@D)
+	clang -g -O1 -fsanitize=fuzzer,address,undefined $(WARN) -Iinclude \
+		-Iplugin $(JANSSON_CFLAGS) -o $@ $< $(PLUGIN_FUZZ_SRCS) $(JANSSON_LIBS)
+
 fuzz: $(FUZZ_BINS)
 	@set -e; for f in $(FUZZ_BINS); do echo "== $$f ($(FUZZ_SECONDS) s)"; \
 		mkdir -p build-fuzz/corpus-$$(basename $$f); \
