@@ -44,10 +44,11 @@
  * mode=hub, on openvpn's server. CLIENT_CONNECT_V2, not CLIENT_CONNECT:
  * for the older call openvpn writes two temporary files per connect.
  */
-#define HUB_HOOKS (OPENVPN_PLUGIN_MASK(OPENVPN_PLUGIN_TLS_VERIFY) |	\
-		 OPENVPN_PLUGIN_MASK(OPENVPN_PLUGIN_CLIENT_CONNECT_V2) |	\
-		 OPENVPN_PLUGIN_MASK(OPENVPN_PLUGIN_LEARN_ADDRESS) |		\
-		 OPENVPN_PLUGIN_MASK(OPENVPN_PLUGIN_CLIENT_DISCONNECT))
+#define HUB_HOOKS \
+	(OPENVPN_PLUGIN_MASK(OPENVPN_PLUGIN_TLS_VERIFY) |		\
+	 OPENVPN_PLUGIN_MASK(OPENVPN_PLUGIN_CLIENT_CONNECT_V2) |	\
+	 OPENVPN_PLUGIN_MASK(OPENVPN_PLUGIN_LEARN_ADDRESS) |		\
+	 OPENVPN_PLUGIN_MASK(OPENVPN_PLUGIN_CLIENT_DISCONNECT))
 
 /* openvpn's log callbacks; either may be NULL. */
 struct plog {
@@ -334,7 +335,8 @@ on_learn_address(struct plugin *p, const struct openvpn_plugin_args_func_in
 		cn = env_cn;
 	role = peer_role(p, envp, cn, &why);
 	/* openvpn keeps the two equal; if not, the env's chain is not cn's. */
-	if (role != HUB_ROLE_NONE && env_cn != NULL && strcmp(cn, env_cn) != 0) {
+	if (role != HUB_ROLE_NONE && env_cn != NULL &&
+	    strcmp(cn, env_cn) != 0) {
 		role = HUB_ROLE_NONE;
 		why = "the CN differs from the one in openvpn's env";
 	}

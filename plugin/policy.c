@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The hub-certificate policy: parser, name matcher, fingerprints, and the
- * cached policy file (which holds a hub policy in hub mode). Names compare as ASCII bytes only (no locale, no IDN
- * decoding), so a look-alike in another script never matches.
+ * cached policy file (which holds a hub policy in hub mode). Names compare
+ * as ASCII bytes only (no locale, no IDN decoding), so a look-alike in
+ * another script never matches.
  */
 #include <errno.h>
 #include <fcntl.h>
