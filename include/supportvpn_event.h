@@ -48,7 +48,12 @@
  * without a role was refused (openvpn then does not route that address to
  * the peer). openvpn sends "delete" late (when it reaps the route, and
  * not at all for a route the refusal kept out): client_disconnect, which
- * has tunnel_ip, is the prompt word that a peer is gone.
+ * has tunnel_ip, is the prompt word that a peer is gone. Order seen with
+ * openvpn 2.6.14: tls_verify (depth 1, 0), client_connect, learn_address
+ * add; a peer that reconnects while its old session lives: tls_verify,
+ * client_disconnect (old session), client_connect, learn_address "update"
+ * of the same address. A refused add leaves the peer connected (it has
+ * its address) but unrouted.
  */
 
 /* fields */
