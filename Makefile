@@ -113,6 +113,12 @@ $(BUILD)/tests/test_policy: $(BUILD)/tests/unit/test_policy.o $(BUILD)/libsvplug
 	@echo "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(PLUGIN_LIBS) $(CMOCKA_LIBS)
 
+$(BUILD)/tests/unit/test_hub_policy.o: ALL_CFLAGS += -Iplugin
+$(BUILD)/tests/test_hub_policy: $(BUILD)/tests/unit/test_hub_policy.o $(BUILD)/libsvplugin.a
+	@mkdir -p $(@D)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(PLUGIN_LIBS) $(CMOCKA_LIBS)
+
 $(BUILD)/tests/plugin/driver.o: ALL_CFLAGS += $(shell $(PKG_CONFIG) --cflags $(PLUGIN_PKGS) 2>/dev/null)
 $(BUILD)/tests/plugin_driver: $(BUILD)/tests/plugin/driver.o
 	@mkdir -p $(@D)
@@ -240,6 +246,13 @@ build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(MODULE_SRCS)
 	@mkdir -p $(@D)
 	clang -g -O1 -fsanitize=fuzzer,address,undefined $(WARN) -Iinclude \
 		-Icontroller $(UV_CFLAGS) -o $@ $< $(MODULE_SRCS) $(UV_LIBS)
+
+# The plugin's parsers link the plugin's plain modules, not the daemon's.
+PLUGIN_FUZZ_SRCS := plugin/hub_policy.c plugin/policy.c plugin/event.c
+build-fuzz/fuzz_hub_policy: tests/fuzz/fuzz_hub_policy.c $(PLUGIN_FUZZ_SRCS)
+	@mkdir -p $(@D)
+	clang -g -O1 -fsanitize=fuzzer,address,undefined $(WARN) -Iinclude \
+		-Iplugin $(JANSSON_CFLAGS) -o $@ $< $(PLUGIN_FUZZ_SRCS) $(JANSSON_LIBS)
 
 fuzz: $(FUZZ_BINS)
 	@set -e; for f in $(FUZZ_BINS); do echo "== $$f ($(FUZZ_SECONDS) s)"; \

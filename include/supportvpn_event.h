@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * What the plugin tells the controller: one JSON object per datagram on
- * the unix socket named by the plugin's events= argument, and the owner
+ * What the plugin tells its daemon: one JSON object per datagram on the
+ * unix socket named by the plugin's events= argument (on an appliance,
+ * supportvpnd; on a hub, with mode=hub, supportvpn-hubd), and the owner
  * consent record the controller writes for the plugin to check. Both
  * sides use only the names defined here.
  */
@@ -29,6 +30,32 @@
 #define SVPN_EV_ROUTE_PREDOWN	"route_predown"	/* dev, local_ip, signal */
 #define SVPN_EV_DOWN		"down"		/* dev, local_ip, signal */
 
+/*
+ * mode=hub: the same envelope, sent by the vendor's openvpn server. Its
+ * tls_verify carries the connecting peer's address as real_ip/real_port
+ * (not server_ip/server_port) and, when depth 0 is accepted, its role:
+ *   tls_verify: depth, result, rule, reason, cn, sha256, real_ip,
+ *     real_port, role
+ * One per CLIENT_CONNECT_V2, LEARN_ADDRESS and CLIENT_DISCONNECT:
+ */
+#define SVPN_EV_CLIENT_CONNECT	"client_connect"	/* cn, role, real_ip, real_port, tunnel_ip, sha256 */
+#define SVPN_EV_LEARN_ADDRESS	"learn_address"		/* op, addr, cn, role */
+#define SVPN_EV_CLIENT_DISCONNECT "client_disconnect"	/* cn, role, real_ip, tunnel_ip, bytes_in, bytes_out, duration_s */
+/*
+ * role is left out when the peer has none (its CN and root match no class
+ * or both; the policy is unusable). learn_address: openvpn gives no cn for
+ * "delete", and the plugin sends none and no role; an "add" or "update"
+ * without a role was refused (openvpn then does not route that address to
+ * the peer). openvpn sends "delete" late (when it reaps the route, and
+ * not at all for a route the refusal kept out): client_disconnect, which
+ * has tunnel_ip, is the prompt word that a peer is gone. Order seen with
+ * openvpn 2.6.14: tls_verify (depth 1, 0), client_connect, learn_address
+ * add; a peer that reconnects while its old session lives: tls_verify,
+ * client_disconnect (old session), client_connect, learn_address "update"
+ * of the same address. A refused add leaves the peer connected (it has
+ * its address) but unrouted.
+ */
+
 /* fields */
 #define SVPN_EV_DEPTH		"depth"		/* integer, TLS_VERIFY */
 #define SVPN_EV_RESULT		"result"	/* "accepted" | "refused" */
@@ -43,6 +70,21 @@
 #define SVPN_EV_LOCAL_IP6	"local_ip6"
 #define SVPN_EV_NETMASK		"netmask"
 #define SVPN_EV_SIGNAL		"signal"
+/* mode=hub fields */
+#define SVPN_EV_ROLE		"role"		/* SVPN_ROLE_* below */
+#define SVPN_EV_REAL_IP		"real_ip"	/* the peer's address on the internet */
+#define SVPN_EV_REAL_PORT	"real_port"	/* integer */
+#define SVPN_EV_TUNNEL_IP	"tunnel_ip"	/* the peer's address in the tunnel */
+#define SVPN_EV_OP		"op"		/* SVPN_OP_* below */
+#define SVPN_EV_ADDR		"addr"		/* as openvpn gives it: a.b.c.d, a.b.c.d/nn, IPv6, or a MAC (tap) */
+#define SVPN_EV_BYTES_IN	"bytes_in"	/* integer, from the peer, 0..2^63-1: may exceed 2^31 */
+#define SVPN_EV_BYTES_OUT	"bytes_out"	/* integer, to the peer, the same */
+#define SVPN_EV_DURATION_S	"duration_s"	/* integer, seconds connected */
+
+/* op values (learn_address) */
+#define SVPN_OP_ADD		"add"
+#define SVPN_OP_UPDATE		"update"
+#define SVPN_OP_DELETE		"delete"
 
 #define SVPN_RESULT_ACCEPTED	"accepted"
 #define SVPN_RESULT_REFUSED	"refused"
@@ -54,6 +96,13 @@
 #define SVPN_RULE_SERVER_NAME	"server_name"	/* the leaf's CN is not allowed */
 #define SVPN_RULE_CONSENT	"consent"	/* no valid owner consent */
 #define SVPN_RULE_CERT		"cert"		/* the certificate could not be read */
+/* mode=hub (policy, ca_pin and cert as above) */
+#define SVPN_RULE_CLIENT_EKU	"client_eku"	/* the leaf lacks clientAuth */
+#define SVPN_RULE_ROLE		"role"		/* root and CN match no class, or both */
+
+/* role values (mode=hub): the class a peer's certificate belongs to */
+#define SVPN_ROLE_APPLIANCE	"appliance"
+#define SVPN_ROLE_STAFF		"staff"
 
 /*
  * The consent record (run_dir/consent), written atomically by the

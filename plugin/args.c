@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* Plugin argument parsing: key=value words, all three keys required. */
+/* Plugin argument parsing: key=value words; which keys a mode requires. */
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,6 +50,8 @@ slot(struct args *a, const char *key, size_t klen)
 		return &a->consent;
 	if (klen == 6 && memcmp(key, "policy", 6) == 0)
 		return &a->policy;
+	if (klen == 4 && memcmp(key, "mode", 4) == 0)
+		return &a->mode_text;
 	return NULL;
 }
 
@@ -75,6 +78,41 @@ check_one(struct args *a, const char *arg, struct msg *m)
 	}
 }
 
+/* Sets a->mode from mode=; false (and a message) for an unknown mode. */
+static bool
+check_mode(struct args *a, struct msg *m)
+{
+	char shown[64];
+
+	a->mode = ARGS_MODE_CLIENT;
+	if (a->mode_text == NULL || strcmp(a->mode_text, "client") == 0)
+		return true;
+	if (strcmp(a->mode_text, "hub") == 0) {
+		a->mode = ARGS_MODE_HUB;
+		return true;
+	}
+	event_printable(shown, sizeof(shown), a->mode_text,
+	    strlen(a->mode_text));
+	msg_add(m, "unknown mode '%s' (client or hub)", shown);
+	return false;
+}
+
+/* What the mode requires and refuses. */
+static void
+check_keys(const struct args *a, struct msg *m)
+{
+	bool hub = a->mode == ARGS_MODE_HUB;
+
+	if (hub && a->consent != NULL)
+		msg_add(m, "consent= is refused in mode=hub (the hub has no "
+		    "owner consent)");
+	if (a->events == NULL || (!hub && a->consent == NULL) ||
+	    a->policy == NULL)
+		msg_add(m, "missing%s%s%s", a->events ? "" : " events=PATH",
+		    (hub || a->consent) ? "" : " consent=PATH",
+		    a->policy ? "" : " policy=PATH");
+}
+
 int
 args_parse(const char *const *argv, struct args *a, char *why, size_t whylen)
 {
@@ -85,10 +123,9 @@ args_parse(const char *const *argv, struct args *a, char *why, size_t whylen)
 	why[0] = '\0';
 	for (i = 1; argv != NULL && argv[0] != NULL && argv[i] != NULL; i++)
 		check_one(a, argv[i], &m);
-	if (a->events == NULL || a->consent == NULL || a->policy == NULL)
-		msg_add(&m, "missing%s%s%s", a->events ? "" : " events=PATH",
-		    a->consent ? "" : " consent=PATH",
-		    a->policy ? "" : " policy=PATH");
+	/* Requirements depend on the mode: not checked for an unknown one. */
+	if (check_mode(a, &m))
+		check_keys(a, &m);
 	if (a->events != NULL && strlen(a->events) >=
 	    sizeof(((struct sockaddr_un *)NULL)->sun_path))
 		msg_add(&m, "events=PATH is longer than %zu bytes, too long "
@@ -107,5 +144,6 @@ args_deinit(struct args *a)
 	free(a->events);
 	free(a->consent);
 	free(a->policy);
+	free(a->mode_text);
 	memset(a, 0, sizeof(*a));
 }

@@ -225,6 +225,50 @@ event_env_get(const char *const *envp, const char *name)
 	return NULL;
 }
 
+int
+event_env_top_digest(const char *const *envp, const char **value)
+{
+	const size_t plen = sizeof(EVENT_DIGEST_ENV) - 1;
+	const char *p;
+	int top = -1, d;
+
+	*value = NULL;
+	for (; envp != NULL && *envp != NULL; envp++) {
+		if (strncmp(*envp, EVENT_DIGEST_ENV, plen) != 0)
+			continue;
+		p = *envp + plen;
+		/* Depths are 0..15: one or two digits, then '='. */
+		if (p[0] < '0' || p[0] > '9')
+			continue;
+		d = *p++ - '0';
+		if (*p >= '0' && *p <= '9')
+			d = d * 10 + (*p++ - '0');
+		if (*p != '=' || d >= EVENT_MAX_CERT_DEPTH)
+			continue;
+		if (d > top) {
+			top = d;
+			*value = p + 1;
+		}
+	}
+	return top;
+}
+
+long long
+event_env_count(const char *const *envp, const char *name)
+{
+	const char *v = event_env_get(envp, name);
+	long long n;
+	char *end;
+
+	if (v == NULL || *v < '0' || *v > '9')
+		return -1;
+	errno = 0;
+	n = strtoll(v, &end, 10);
+	if (errno != 0 || *end != '\0')
+		return -1;
+	return n;
+}
+
 long
 event_env_port(const char *const *envp, const char *name)
 {
@@ -241,9 +285,13 @@ event_env_port(const char *const *envp, const char *name)
 	return port;
 }
 
-/* server_ip/server_port from <prefix>_ip (or _ip6) and <prefix>_port. */
+/*
+ * An address and port from <prefix>_ip (or _ip6) and <prefix>_port, as
+ * ip_key and port_key (NULL: no port).
+ */
 static void
-add_server(struct event_buf *b, const char *const *envp, const char *prefix)
+add_addr(struct event_buf *b, const char *const *envp, const char *prefix,
+    const char *ip_key, const char *port_key)
 {
 	char name[32];
 	const char *ip;
@@ -254,10 +302,41 @@ add_server(struct event_buf *b, const char *const *envp, const char *prefix)
 		snprintf(name, sizeof(name), "%s_ip6", prefix);
 		ip = event_env_get(envp, name);
 	}
-	event_add_str(b, SVPN_EV_SERVER_IP, ip);
+	event_add_str(b, ip_key, ip);
 	snprintf(name, sizeof(name), "%s_port", prefix);
-	if ((port = event_env_port(envp, name)) >= 0)
-		event_add_int(b, SVPN_EV_SERVER_PORT, port);
+	if (port_key != NULL && (port = event_env_port(envp, name)) >= 0)
+		event_add_int(b, port_key, port);
+}
+
+/* server_ip/server_port from <prefix>_ip (or _ip6) and <prefix>_port. */
+static void
+add_server(struct event_buf *b, const char *const *envp, const char *prefix)
+{
+	add_addr(b, envp, prefix, SVPN_EV_SERVER_IP, SVPN_EV_SERVER_PORT);
+}
+
+/* sha256 of the peer's own certificate, normalized, if openvpn gave it. */
+static void
+add_leaf_digest(struct event_buf *b, const char *const *envp)
+{
+	unsigned char fp[POLICY_SHA256_LEN];
+	char text[POLICY_FP_TEXT_LEN];
+	const char *v = event_env_get(envp, EVENT_DIGEST_ENV "0");
+
+	if (v != NULL && policy_fingerprint_parse(v, fp) == 0) {
+		policy_fingerprint_format(fp, text);
+		event_add_str(b, SVPN_EV_SHA256, text);
+	}
+}
+
+static void
+add_count(struct event_buf *b, const char *key, const char *const *envp,
+    const char *name)
+{
+	long long n = event_env_count(envp, name);
+
+	if (n >= 0)
+		event_add_int(b, key, n);
 }
 
 static void
@@ -267,10 +346,9 @@ add_env(struct event_buf *b, const char *key, const char *const *envp,
 	event_add_str(b, key, event_env_get(envp, name));
 }
 
-void
-event_tls_verify(struct event_buf *b, long pid, const char *const *envp,
-    int depth, const char *rule, const char *reason, const char *sha256,
-    const char *cn, size_t cn_len)
+static void
+tls_verify_common(struct event_buf *b, long pid, int depth, const char *rule,
+    const char *reason, const char *sha256, const char *cn, size_t cn_len)
 {
 	event_begin(b, SVPN_EV_TLS_VERIFY, pid);
 	event_add_int(b, SVPN_EV_DEPTH, depth);
@@ -280,7 +358,62 @@ event_tls_verify(struct event_buf *b, long pid, const char *const *envp,
 	event_add_str(b, SVPN_EV_SHA256, sha256);
 	event_add_str(b, SVPN_EV_REASON, reason);
 	event_add_bytes(b, SVPN_EV_CN, cn, cn_len);
+}
+
+void
+event_tls_verify(struct event_buf *b, long pid, const char *const *envp,
+    int depth, const char *rule, const char *reason, const char *sha256,
+    const char *cn, size_t cn_len)
+{
+	tls_verify_common(b, pid, depth, rule, reason, sha256, cn, cn_len);
 	add_server(b, envp, "untrusted");
+}
+
+void
+event_hub_tls_verify(struct event_buf *b, long pid, const char *const *envp,
+    int depth, const char *rule, const char *reason, const char *sha256,
+    const char *cn, size_t cn_len, const char *role)
+{
+	tls_verify_common(b, pid, depth, rule, reason, sha256, cn, cn_len);
+	add_addr(b, envp, "untrusted", SVPN_EV_REAL_IP, SVPN_EV_REAL_PORT);
+	event_add_str(b, SVPN_EV_ROLE, role);
+}
+
+void
+event_client_connect(struct event_buf *b, long pid, const char *const *envp,
+    const char *role)
+{
+	event_begin(b, SVPN_EV_CLIENT_CONNECT, pid);
+	add_env(b, SVPN_EV_CN, envp, "common_name");
+	event_add_str(b, SVPN_EV_ROLE, role);
+	add_addr(b, envp, "trusted", SVPN_EV_REAL_IP, SVPN_EV_REAL_PORT);
+	add_env(b, SVPN_EV_TUNNEL_IP, envp, "ifconfig_pool_remote_ip");
+	add_leaf_digest(b, envp);
+}
+
+void
+event_learn_address(struct event_buf *b, long pid, const char *op,
+    const char *addr, const char *cn, const char *role)
+{
+	event_begin(b, SVPN_EV_LEARN_ADDRESS, pid);
+	event_add_str(b, SVPN_EV_OP, op);
+	event_add_str(b, SVPN_EV_ADDR, addr);
+	event_add_str(b, SVPN_EV_CN, cn);
+	event_add_str(b, SVPN_EV_ROLE, role);
+}
+
+void
+event_client_disconnect(struct event_buf *b, long pid,
+    const char *const *envp, const char *role)
+{
+	event_begin(b, SVPN_EV_CLIENT_DISCONNECT, pid);
+	add_env(b, SVPN_EV_CN, envp, "common_name");
+	event_add_str(b, SVPN_EV_ROLE, role);
+	add_addr(b, envp, "trusted", SVPN_EV_REAL_IP, NULL);
+	add_env(b, SVPN_EV_TUNNEL_IP, envp, "ifconfig_pool_remote_ip");
+	add_count(b, SVPN_EV_BYTES_IN, envp, "bytes_received");
+	add_count(b, SVPN_EV_BYTES_OUT, envp, "bytes_sent");
+	add_count(b, SVPN_EV_DURATION_S, envp, "time_duration");
 }
 
 void
@@ -294,10 +427,6 @@ event_ipchange(struct event_buf *b, long pid, const char *const *envp)
 void
 event_up(struct event_buf *b, long pid, const char *const *envp)
 {
-	unsigned char fp[POLICY_SHA256_LEN];
-	char text[POLICY_FP_TEXT_LEN];
-	const char *v = event_env_get(envp, "tls_digest_sha256_0");
-
 	event_begin(b, SVPN_EV_UP, pid);
 	add_env(b, SVPN_EV_DEV, envp, "dev");
 	add_env(b, SVPN_EV_LOCAL_IP, envp, "ifconfig_local");
@@ -305,10 +434,7 @@ event_up(struct event_buf *b, long pid, const char *const *envp)
 	add_env(b, SVPN_EV_NETMASK, envp, "ifconfig_netmask");
 	add_server(b, envp, "trusted");
 	add_env(b, SVPN_EV_CN, envp, "common_name");
-	if (v != NULL && policy_fingerprint_parse(v, fp) == 0) {
-		policy_fingerprint_format(fp, text);
-		event_add_str(b, SVPN_EV_SHA256, text);
-	}
+	add_leaf_digest(b, envp);
 }
 
 void

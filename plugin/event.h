@@ -59,6 +59,28 @@ void	event_down(struct event_buf *b, const char *type, long pid,
 	    const char *const *envp);
 
 /*
+ * mode=hub. The peer's address is real_ip/real_port, from untrusted_*
+ * during TLS and trusted_* after it; role is SVPN_ROLE_* or NULL (left
+ * out).
+ */
+/* tls_verify as above, with real_ip/port for server_ip/port, and role. */
+void	event_hub_tls_verify(struct event_buf *b, long pid,
+	    const char *const *envp, int depth, const char *rule,
+	    const char *reason, const char *sha256, const char *cn,
+	    size_t cn_len, const char *role);
+/* cn (common_name), role, real_ip/port, tunnel_ip
+ * (ifconfig_pool_remote_ip), sha256 of the leaf. */
+void	event_client_connect(struct event_buf *b, long pid,
+	    const char *const *envp, const char *role);
+/* op, addr, cn and role as given (NULL ones left out). */
+void	event_learn_address(struct event_buf *b, long pid, const char *op,
+	    const char *addr, const char *cn, const char *role);
+/* cn, role, real_ip, tunnel_ip, bytes_in (bytes_received), bytes_out
+ * (bytes_sent), duration_s (time_duration). */
+void	event_client_disconnect(struct event_buf *b, long pid,
+	    const char *const *envp, const char *role);
+
+/*
  * JSON string escaping of in[0..len): '"' and '\' escaped, control
  * characters and DEL as \u00XX, valid UTF-8 kept, each byte of an invalid
  * sequence and each NUL as \ufffd (the receiver refuses NUL in strings).
@@ -77,6 +99,20 @@ void	event_printable(char *out, size_t size, const char *in, size_t len);
 /* The value of name in an openvpn envp ("name=value", NULL-ended), or
  * NULL. Borrowed from envp. */
 const char	*event_env_get(const char *const *envp, const char *name);
+/* openvpn's env name for a certificate's SHA-256, + depth. */
+#define EVENT_DIGEST_ENV	"tls_digest_sha256_"
+/* openvpn refuses chains deeper than this (MAX_CERT_DEPTH). */
+#define EVENT_MAX_CERT_DEPTH	16
+/*
+ * The deepest tls_digest_sha256_N (N < EVENT_MAX_CERT_DEPTH) in envp: the
+ * top of the peer's verified chain. Returns N and sets *value (borrowed),
+ * or -1 with *value NULL when there is none.
+ */
+int		 event_env_top_digest(const char *const *envp,
+		    const char **value);
+/* An env value that is a count: 0..LLONG_MAX, or -1 when absent or not
+ * one. */
+long long	 event_env_count(const char *const *envp, const char *name);
 /* An env value that is a port: 0..65535, or -1 when absent or not one. */
 long		 event_env_port(const char *const *envp, const char *name);
 

@@ -3,8 +3,10 @@
  * openvpn-plugin-supportvpn: the OpenVPN plugin API v3 entry points and
  * the dispatch of each hook to a thin handler. open_v3 parses the
  * arguments, connects the event socket while still root and reads the
- * policy; TLS_VERIFY asks verify.c; every hook reports one event. Only
- * TLS_VERIFY ever returns an error, and nothing here blocks.
+ * policy; TLS_VERIFY asks verify.c; every hook reports one event. In
+ * client mode only TLS_VERIFY ever returns an error; in hub mode (the
+ * vendor's openvpn server) also LEARN_ADDRESS, for a peer without a role.
+ * Nothing here blocks.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -19,6 +21,7 @@
 
 #include "args.h"
 #include "event.h"
+#include "hub_policy.h"
 #include "policy.h"
 #include "supportvpn_event.h"
 #include "verify.h"
@@ -36,6 +39,16 @@
 		 OPENVPN_PLUGIN_MASK(OPENVPN_PLUGIN_ROUTE_UP) |		\
 		 OPENVPN_PLUGIN_MASK(OPENVPN_PLUGIN_ROUTE_PREDOWN) |	\
 		 OPENVPN_PLUGIN_MASK(OPENVPN_PLUGIN_DOWN))
+
+/*
+ * mode=hub, on openvpn's server. CLIENT_CONNECT_V2, not CLIENT_CONNECT:
+ * for the older call openvpn writes two temporary files per connect.
+ */
+#define HUB_HOOKS \
+	(OPENVPN_PLUGIN_MASK(OPENVPN_PLUGIN_TLS_VERIFY) |		\
+	 OPENVPN_PLUGIN_MASK(OPENVPN_PLUGIN_CLIENT_CONNECT_V2) |	\
+	 OPENVPN_PLUGIN_MASK(OPENVPN_PLUGIN_LEARN_ADDRESS) |		\
+	 OPENVPN_PLUGIN_MASK(OPENVPN_PLUGIN_CLIENT_DISCONNECT))
 
 /* openvpn's log callbacks; either may be NULL. */
 struct plog {
@@ -121,36 +134,64 @@ call_depth(const struct openvpn_plugin_args_func_in *in)
 	return (*end == '\0' && d >= 0 && d < 100) ? (int)d : -1;
 }
 
+static bool
+hub_mode(const struct plugin *p)
+{
+	return p->args.mode == ARGS_MODE_HUB;
+}
+
+/* What the loaded policy holds, for the log. */
+static void
+policy_summary(const struct plugin *p, char *buf, size_t size)
+{
+	const struct hub_class *a, *s;
+
+	if (hub_mode(p)) {
+		a = &p->policy.hub->classes[HUB_ROLE_APPLIANCE - 1];
+		s = &p->policy.hub->classes[HUB_ROLE_STAFF - 1];
+		snprintf(buf, size, "appliances: %zu names, %zu pinned roots; "
+		    "staff: %zu names, %zu pinned roots", a->n_names, a->n_ca,
+		    s->n_names, s->n_ca);
+	} else {
+		snprintf(buf, size, "%zu server names, %zu pinned roots",
+		    p->policy.policy->n_names, p->policy.policy->n_ca);
+	}
+}
+
 static void
 policy_refresh(struct plugin *p)
 {
-	const struct policy *pol;
+	char summary[160];
 
 	if (policy_file_refresh(&p->policy) == 0)
 		return;
-	if ((pol = p->policy.policy) == NULL)
-		plog(&p->plog, PLOG_ERR, "policy: %s: every hub certificate "
-		    "will be refused", p->policy.error);
-	else
-		plog(&p->plog, PLOG_NOTE, "policy: reloaded %s (%zu server "
-		    "names, %zu pinned roots)", p->policy.path, pol->n_names,
-		    pol->n_ca);
+	if (!policy_file_loaded(&p->policy)) {
+		plog(&p->plog, PLOG_ERR, "policy: %s: every %s certificate "
+		    "will be refused", p->policy.error, hub_mode(p) ? "client" :
+		    "hub");
+		return;
+	}
+	policy_summary(p, summary, sizeof(summary));
+	plog(&p->plog, PLOG_NOTE, "policy: reloaded %s (%s)", p->policy.path,
+	    summary);
 }
 
 static void
 log_verdict(struct plugin *p, int depth, const struct verify_result *res,
     const char *cn, size_t cn_len)
 {
+	const char *whose = hub_mode(p) ? "client" : "hub";
 	char shown[160];
 
 	event_printable(shown, sizeof(shown), cn, cn_len);
 	if (res->rule != VERIFY_OK)
-		plog(&p->plog, PLOG_ERR, "refused hub certificate '%s' (depth "
-		    "%d): %s: %s", shown, depth, verify_rule_name(res->rule),
-		    res->reason);
+		plog(&p->plog, PLOG_ERR, "refused %s certificate '%s' (depth "
+		    "%d): %s: %s", whose, shown, depth,
+		    verify_rule_name(res->rule), res->reason);
 	else if (depth == 0)
-		plog(&p->plog, PLOG_NOTE, "accepted hub certificate '%s' "
-		    "(depth 0, %s)", shown, res->sha256);
+		plog(&p->plog, PLOG_NOTE, "accepted %s certificate '%s' "
+		    "(depth 0, %s)", hub_mode(p) ? hub_role_name(res->role) :
+		    "hub", shown, res->sha256);
 	else
 		plog(&p->plog, PLOG_DEBUG, "accepted certificate '%s' (depth "
 		    "%d): %s", shown, depth, res->reason);
@@ -169,7 +210,10 @@ on_tls_verify(struct plugin *p, const struct openvpn_plugin_args_func_in *in)
 	char name[32];
 
 	policy_refresh(p);
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.hub_mode = hub_mode(p);
 	ctx.policy = p->policy.policy;
+	ctx.hub = p->policy.hub;
 	ctx.policy_error = p->policy.error;
 	ctx.consent_path = p->args.consent;
 	ctx.proc_root = "/proc";
@@ -184,8 +228,14 @@ on_tls_verify(struct plugin *p, const struct openvpn_plugin_args_func_in *in)
 		cn = event_env_get(envp, name);
 		cn_len = cn != NULL ? strlen(cn) : 0;
 	}
-	event_tls_verify(&b, (long)getpid(), envp, depth, verify_rule_name(
-	    res.rule), res.reason, res.sha256, cn, cn_len);
+	if (hub_mode(p))
+		event_hub_tls_verify(&b, (long)getpid(), envp, depth,
+		    verify_rule_name(res.rule), res.reason, res.sha256, cn,
+		    cn_len, hub_role_name(res.role));
+	else
+		event_tls_verify(&b, (long)getpid(), envp, depth,
+		    verify_rule_name(res.rule), res.reason, res.sha256, cn,
+		    cn_len);
 	report(p, &b);
 	log_verdict(p, depth, &res, cn, cn_len);
 	return res.rule == VERIFY_OK ? OPENVPN_PLUGIN_FUNC_SUCCESS :
@@ -223,6 +273,132 @@ on_hook(struct plugin *p, int type, const char *const *envp)
 	report(p, &b);
 }
 
+/*
+ * Hub mode: the role of the connected peer cn, from the policy as it is
+ * now and the chain openvpn verified (its env); *why says why there is
+ * none.
+ */
+static enum hub_role
+peer_role(struct plugin *p, const char *const *envp, const char *cn,
+    const char **why)
+{
+	enum hub_role role;
+	int n = 0;
+
+	policy_refresh(p);
+	*why = NULL;
+	if (p->policy.hub == NULL) {
+		*why = "the policy is unusable";
+		return HUB_ROLE_NONE;
+	}
+	role = hub_policy_env_role(p->policy.hub, envp, cn, &n);
+	if (role == HUB_ROLE_NONE)
+		*why = n > 1 ? "its CN and root match both appliances and "
+		    "staff" : "no class both pins its root and has a name "
+		    "pattern matching its CN";
+	return role;
+}
+
+static const char *
+arg(const struct openvpn_plugin_args_func_in *in, int i)
+{
+	int k;
+
+	for (k = 0; in->argv != NULL && k <= i; k++)
+		if (in->argv[k] == NULL)
+			return NULL;
+	return in->argv != NULL ? in->argv[i] : NULL;
+}
+
+/*
+ * LEARN_ADDRESS: argv "op addr [cn]" (no cn, and an empty env, for
+ * delete). Refuses to add or update a route to a peer without a role.
+ */
+static int
+on_learn_address(struct plugin *p, const struct openvpn_plugin_args_func_in
+    *in)
+{
+	const char *const *envp = (const char *const *)in->envp;
+	const char *op = arg(in, 1), *addr = arg(in, 2), *cn, *env_cn, *why;
+	enum hub_role role;
+	struct event_buf b;
+	char shown_cn[160], shown_addr[80];
+
+	if (op != NULL && strcmp(op, SVPN_OP_DELETE) == 0) {
+		event_learn_address(&b, (long)getpid(), op, addr, NULL, NULL);
+		report(p, &b);
+		return OPENVPN_PLUGIN_FUNC_SUCCESS;
+	}
+	/* add, update, or one we do not know: it may make a route. */
+	env_cn = event_env_get(envp, "common_name");
+	if ((cn = arg(in, 3)) == NULL)
+		cn = env_cn;
+	role = peer_role(p, envp, cn, &why);
+	/* openvpn keeps the two equal; if not, the env's chain is not cn's. */
+	if (role != HUB_ROLE_NONE && env_cn != NULL &&
+	    strcmp(cn, env_cn) != 0) {
+		role = HUB_ROLE_NONE;
+		why = "the CN differs from the one in openvpn's env";
+	}
+	event_learn_address(&b, (long)getpid(), op, addr, cn,
+	    hub_role_name(role));
+	report(p, &b);
+	if (role != HUB_ROLE_NONE)
+		return OPENVPN_PLUGIN_FUNC_SUCCESS;
+	event_printable(shown_cn, sizeof(shown_cn), cn ? cn : "",
+	    cn ? strlen(cn) : 0);
+	event_printable(shown_addr, sizeof(shown_addr), addr ? addr : "",
+	    addr ? strlen(addr) : 0);
+	plog(&p->plog, PLOG_ERR, "learn-address: refusing to route %s to "
+	    "'%s': no role: %s", shown_addr, shown_cn, why);
+	return OPENVPN_PLUGIN_FUNC_ERROR;
+}
+
+/* CLIENT_CONNECT_V2 and CLIENT_DISCONNECT: report, never refuse. */
+static void
+on_client(struct plugin *p, int type, const char *const *envp)
+{
+	const char *cn = event_env_get(envp, "common_name"), *why;
+	enum hub_role role = peer_role(p, envp, cn, &why);
+	struct event_buf b;
+	char shown[160];
+
+	if (type == OPENVPN_PLUGIN_CLIENT_CONNECT_V2) {
+		event_client_connect(&b, (long)getpid(), envp,
+		    hub_role_name(role));
+		if (role == HUB_ROLE_NONE) {
+			event_printable(shown, sizeof(shown), cn ? cn : "",
+			    cn ? strlen(cn) : 0);
+			plog(&p->plog, PLOG_WARN, "client '%s' connected "
+			    "without a role (%s): its address will not be "
+			    "routed", shown, why);
+		}
+	} else {
+		event_client_disconnect(&b, (long)getpid(), envp,
+		    hub_role_name(role));
+	}
+	report(p, &b);
+}
+
+static int
+on_hub_call(struct plugin *p, const struct openvpn_plugin_args_func_in *in)
+{
+	switch (in->type) {
+	case OPENVPN_PLUGIN_TLS_VERIFY:
+		return on_tls_verify(p, in);
+	case OPENVPN_PLUGIN_LEARN_ADDRESS:
+		return on_learn_address(p, in);
+	case OPENVPN_PLUGIN_CLIENT_CONNECT_V2:
+	case OPENVPN_PLUGIN_CLIENT_DISCONNECT:
+		on_client(p, in->type, (const char *const *)in->envp);
+		return OPENVPN_PLUGIN_FUNC_SUCCESS;
+	default:
+		plog(&p->plog, PLOG_DEBUG, "ignoring unexpected call type %d",
+		    in->type);
+		return OPENVPN_PLUGIN_FUNC_SUCCESS;
+	}
+}
+
 static void
 warn_relative(const struct plog *pl, const char *key, const char *path)
 {
@@ -235,17 +411,19 @@ warn_relative(const struct plog *pl, const char *key, const char *path)
 static int
 plugin_setup(struct plugin *p, const struct openvpn_plugin_args_open_in *in)
 {
-	const struct policy *pol;
+	const char *whose = hub_mode(p) ? "client" : "hub";
+	char summary[160];
 	int rc;
 
 	p->owner = geteuid();
 	p->openssl = in->ssl_api == SSLAPI_OPENSSL;
 	if (!p->openssl)
 		plog(&p->plog, PLOG_WARN, "openvpn does not use OpenSSL: every "
-		    "hub certificate will be refused (rule %s)",
+		    "%s certificate will be refused (rule %s)", whose,
 		    SVPN_RULE_CERT);
 	warn_relative(&p->plog, "events", p->args.events);
-	warn_relative(&p->plog, "consent", p->args.consent);
+	if (!hub_mode(p))
+		warn_relative(&p->plog, "consent", p->args.consent);
 	warn_relative(&p->plog, "policy", p->args.policy);
 	/* Connect now, as root: the controller may be gone later. */
 	if ((rc = event_sender_open(&p->events, p->args.events, now_ms())) < 0)
@@ -255,17 +433,24 @@ plugin_setup(struct plugin *p, const struct openvpn_plugin_args_open_in *in)
 		plog(&p->plog, PLOG_NOTE, "events: cannot connect to %s: %s; "
 		    "events are dropped until it is there", p->args.events,
 		    strerror(p->events.last_errno));
-	if (policy_file_init(&p->policy, p->args.policy) < 0) {
+	rc = hub_mode(p) ? policy_file_init_hub(&p->policy, p->args.policy) :
+	    policy_file_init(&p->policy, p->args.policy);
+	if (rc < 0) {
 		plog(&p->plog, PLOG_ERR, "out of memory");
 		return -1;
 	}
-	if ((pol = p->policy.policy) == NULL)
-		plog(&p->plog, PLOG_ERR, "policy: %s: every hub certificate "
-		    "will be refused", p->policy.error);
+	if (!policy_file_loaded(&p->policy)) {
+		plog(&p->plog, PLOG_ERR, "policy: %s: every %s certificate "
+		    "will be refused", p->policy.error, whose);
+		return 0;
+	}
+	policy_summary(p, summary, sizeof(summary));
+	if (hub_mode(p))
+		plog(&p->plog, PLOG_NOTE, "mode=hub: policy %s: %s",
+		    p->args.policy, summary);
 	else
-		plog(&p->plog, PLOG_NOTE, "policy %s: %zu server names, %zu "
-		    "pinned roots; consent %s", p->args.policy, pol->n_names,
-		    pol->n_ca, p->args.consent);
+		plog(&p->plog, PLOG_NOTE, "policy %s: %s; consent %s",
+		    p->args.policy, summary, p->args.consent);
 	return 0;
 }
 
@@ -315,12 +500,28 @@ openvpn_plugin_open_v3(const int version,
 	}
 	if (plugin_setup(p, in) < 0)
 		goto fail;
-	out->type_mask = HOOKS;
+	out->type_mask = hub_mode(p) ? HUB_HOOKS : HOOKS;
 	out->handle = p;
 	return OPENVPN_PLUGIN_FUNC_SUCCESS;
 fail:
 	plugin_free(p);
 	return OPENVPN_PLUGIN_FUNC_ERROR;
+}
+
+/* No handle (openvpn never does that): refuse what a refusal guards. */
+static int
+null_handle(const struct openvpn_plugin_args_func_in *in)
+{
+	const char *op;
+
+	if (in == NULL || in->type == OPENVPN_PLUGIN_TLS_VERIFY)
+		return OPENVPN_PLUGIN_FUNC_ERROR;
+	if (in->type == OPENVPN_PLUGIN_LEARN_ADDRESS) {
+		op = arg(in, 1);
+		if (op == NULL || strcmp(op, SVPN_OP_DELETE) != 0)
+			return OPENVPN_PLUGIN_FUNC_ERROR;
+	}
+	return OPENVPN_PLUGIN_FUNC_SUCCESS;
 }
 
 SVPN_EXPORT int
@@ -331,8 +532,9 @@ openvpn_plugin_func_v3(const int version,
 	struct plugin *p = in != NULL ? in->handle : NULL;
 
 	if (p == NULL)
-		return (in != NULL && in->type != OPENVPN_PLUGIN_TLS_VERIFY) ?
-		    OPENVPN_PLUGIN_FUNC_SUCCESS : OPENVPN_PLUGIN_FUNC_ERROR;
+		return null_handle(in);
+	if (hub_mode(p))
+		return on_hub_call(p, in);
 	if (in->type == OPENVPN_PLUGIN_TLS_VERIFY)
 		return on_tls_verify(p, in);
 	on_hook(p, in->type, (const char *const *)in->envp);

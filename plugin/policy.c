@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The hub-certificate policy: parser, name matcher, fingerprints, and the
- * cached policy file. Names compare as ASCII bytes only (no locale, no IDN
- * decoding), so a look-alike in another script never matches.
+ * cached policy file (which holds a hub policy in hub mode). Names compare
+ * as ASCII bytes only (no locale, no IDN decoding), so a look-alike in
+ * another script never matches.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -15,17 +16,14 @@
 
 #include <jansson.h>
 
+#include "hub_policy.h"
 #include "policy.h"
 
 #define KEY_NAMES	"server_names"
 #define KEY_CA		"ca_sha256"
 
-static void
-set_error(struct policy_error *err, int line, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-set_error(struct policy_error *err, int line, const char *fmt, ...)
+void
+policy_error_set(struct policy_error *err, int line, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -64,8 +62,8 @@ label_char(unsigned char c)
 	    (c >= '0' && c <= '9') || c == '-' || c == '_';
 }
 
-static bool
-ascii_case_equal(const char *a, const char *b, size_t len)
+bool
+policy_case_equal(const char *a, const char *b, size_t len)
 {
 	size_t i;
 
@@ -127,7 +125,7 @@ policy_name_match(const char *pattern, const char *name, size_t len)
 		return false;
 	plen = strlen(pattern);
 	if (pattern[0] != '*')
-		return plen == len && ascii_case_equal(pattern, name, len);
+		return plen == len && policy_case_equal(pattern, name, len);
 	/*
 	 * "*.rest": the name's first label is the wildcard's, and what
 	 * follows it, dot included, must equal ".rest".
@@ -135,7 +133,7 @@ policy_name_match(const char *pattern, const char *name, size_t len)
 	if ((dot = memchr(name, '.', len)) == NULL)
 		return false;
 	return (size_t)(name + len - dot) == plen - 1 &&
-	    ascii_case_equal(pattern + 1, dot, plen - 1);
+	    policy_case_equal(pattern + 1, dot, plen - 1);
 }
 
 bool
@@ -150,20 +148,27 @@ policy_name_allowed(const struct policy *p, const char *name, size_t len)
 }
 
 bool
-policy_ca_pinned(const struct policy *p,
+policy_fp_listed(const unsigned char (*list)[POLICY_SHA256_LEN], size_t n,
     const unsigned char fp[POLICY_SHA256_LEN])
 {
 	unsigned char diff;
 	size_t i, j;
 	bool found = false;
 
-	for (i = 0; i < p->n_ca; i++) {
+	for (i = 0; i < n; i++) {
 		diff = 0;
 		for (j = 0; j < POLICY_SHA256_LEN; j++)
-			diff |= p->ca[i][j] ^ fp[j];
+			diff |= list[i][j] ^ fp[j];
 		found |= diff == 0;
 	}
 	return found;
+}
+
+bool
+policy_ca_pinned(const struct policy *p,
+    const unsigned char fp[POLICY_SHA256_LEN])
+{
+	return policy_fp_listed(p->ca, p->n_ca, fp);
 }
 
 static int
@@ -182,7 +187,7 @@ prefix_len(const char *text, const char *prefix)
 {
 	size_t n = strlen(prefix);
 
-	return (strlen(text) >= n && ascii_case_equal(text, prefix, n)) ? n : 0;
+	return (strlen(text) >= n && policy_case_equal(text, prefix, n)) ? n : 0;
 }
 
 int
@@ -239,25 +244,26 @@ policy_free(struct policy *p)
 	free(p);
 }
 
-/* A non-empty array of strings, or NULL with err filled. */
-static json_t *
-get_list(json_t *root, const char *key, struct policy_error *err)
+json_t *
+policy_json_list(json_t *obj, const char *key, const char *where,
+    struct policy_error *err)
 {
-	json_t *a = json_object_get(root, key), *v;
+	json_t *a = json_object_get(obj, key), *v;
 	size_t i;
 
 	if (a == NULL) {
-		set_error(err, 0, "'%s' is missing", key);
+		policy_error_set(err, 0, "'%s' is missing", where);
 		return NULL;
 	}
 	if (!json_is_array(a) || json_array_size(a) == 0) {
-		set_error(err, 0, "'%s' must be a non-empty list of strings",
-		    key);
+		policy_error_set(err, 0, "'%s' must be a non-empty list of "
+		    "strings", where);
 		return NULL;
 	}
 	json_array_foreach(a, i, v) {
 		if (!json_is_string(v)) {
-			set_error(err, 0, "%s[%zu] is not a string", key, i);
+			policy_error_set(err, 0, "%s[%zu] is not a string",
+			    where, i);
 			return NULL;
 		}
 	}
@@ -277,7 +283,7 @@ parse_names(struct policy *p, json_t *a, struct policy_error *err)
 		const char *s = json_string_value(v);
 
 		if (!policy_pattern_valid(s)) {
-			set_error(err, 0, "%s[%zu] '%s' is not a valid name "
+			policy_error_set(err, 0, "%s[%zu] '%s' is not a valid name "
 			    "pattern (host name, or '*.' and a host name)",
 			    KEY_NAMES, i, printable(shown, sizeof(shown), s));
 			return -1;
@@ -288,31 +294,34 @@ parse_names(struct policy *p, json_t *a, struct policy_error *err)
 	}
 	return 0;
 nomem:
-	set_error(err, 0, "out of memory");
+	policy_error_set(err, 0, "out of memory");
 	return -1;
 }
 
-static int
-parse_cas(struct policy *p, json_t *a, struct policy_error *err)
+int
+policy_json_fingerprints(json_t *a, const char *where,
+    unsigned char (**out)[POLICY_SHA256_LEN], size_t *n,
+    struct policy_error *err)
 {
 	char shown[64];
 	json_t *v;
 	size_t i;
 
-	if ((p->ca = calloc(json_array_size(a), sizeof(*p->ca))) == NULL) {
-		set_error(err, 0, "out of memory");
+	*n = 0;
+	if ((*out = calloc(json_array_size(a), sizeof(**out))) == NULL) {
+		policy_error_set(err, 0, "out of memory");
 		return -1;
 	}
 	json_array_foreach(a, i, v) {
 		if (policy_fingerprint_parse(json_string_value(v),
-		    p->ca[i]) < 0) {
-			set_error(err, 0, "%s[%zu] '%s' is not a SHA-256 "
+		    (*out)[i]) < 0) {
+			policy_error_set(err, 0, "%s[%zu] '%s' is not a SHA-256 "
 			    "fingerprint (64 hex digits, colons optional)",
-			    KEY_CA, i, printable(shown, sizeof(shown),
+			    where, i, printable(shown, sizeof(shown),
 			    json_string_value(v)));
 			return -1;
 		}
-		p->n_ca++;
+		(*n)++;
 	}
 	return 0;
 }
@@ -329,28 +338,29 @@ policy_parse(const char *buf, size_t len, struct policy_error *err)
 	memset(err, 0, sizeof(*err));
 	if ((root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr)) ==
 	    NULL) {
-		set_error(err, jerr.line, "not valid JSON: %s", jerr.text);
+		policy_error_set(err, jerr.line, "not valid JSON: %s", jerr.text);
 		return NULL;
 	}
 	if (!json_is_object(root)) {
-		set_error(err, 0, "not a JSON object");
+		policy_error_set(err, 0, "not a JSON object");
 		goto fail;
 	}
 	json_object_foreach(root, key, v) {
 		if (strcmp(key, KEY_NAMES) != 0 && strcmp(key, KEY_CA) != 0) {
-			set_error(err, 0, "unknown key '%s'",
+			policy_error_set(err, 0, "unknown key '%s'",
 			    printable(shown, sizeof(shown), key));
 			goto fail;
 		}
 	}
-	if ((names = get_list(root, KEY_NAMES, err)) == NULL ||
-	    (cas = get_list(root, KEY_CA, err)) == NULL)
+	if ((names = policy_json_list(root, KEY_NAMES, KEY_NAMES, err)) ==
+	    NULL || (cas = policy_json_list(root, KEY_CA, KEY_CA, err)) == NULL)
 		goto fail;
 	if ((p = calloc(1, sizeof(*p))) == NULL) {
-		set_error(err, 0, "out of memory");
+		policy_error_set(err, 0, "out of memory");
 		goto fail;
 	}
-	if (parse_names(p, names, err) < 0 || parse_cas(p, cas, err) < 0)
+	if (parse_names(p, names, err) < 0 ||
+	    policy_json_fingerprints(cas, KEY_CA, &p->ca, &p->n_ca, err) < 0)
 		goto fail;
 	json_decref(root);
 	return p;
@@ -404,7 +414,11 @@ load_fd(struct policy_file *pf, int fd, const struct stat *st)
 		    "bytes", pf->path, POLICY_FILE_MAX);
 		goto out;
 	}
-	if ((pf->policy = policy_parse(buf, got, &err)) == NULL) {
+	if (pf->hub_mode)
+		pf->hub = hub_policy_parse(buf, got, &err);
+	else
+		pf->policy = policy_parse(buf, got, &err);
+	if (!policy_file_loaded(pf)) {
 		if (err.line > 0)
 			snprintf(pf->error, sizeof(pf->error), "%s:%d: %s",
 			    pf->path, err.line, err.text);
@@ -430,6 +444,17 @@ same_id(const struct policy_file *pf, const struct stat *st)
 	    same_time(&pf->ctime, &st->st_ctim);
 }
 
+/* Forgets what was loaded. */
+static void
+drop(struct policy_file *pf)
+{
+	policy_free(pf->policy);
+	pf->policy = NULL;
+	hub_policy_free(pf->hub);
+	pf->hub = NULL;
+	pf->have_id = false;
+}
+
 /* Drops what was loaded and reads the file again. */
 static void
 reload(struct policy_file *pf)
@@ -437,9 +462,7 @@ reload(struct policy_file *pf)
 	struct stat st;
 	int fd;
 
-	policy_free(pf->policy);
-	pf->policy = NULL;
-	pf->have_id = false;
+	drop(pf);
 	pf->error[0] = '\0';
 	/* O_NONBLOCK: a FIFO planted in place of the file must not hang us. */
 	fd = open(pf->path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
@@ -466,10 +489,11 @@ out:
 	(void)close(fd);
 }
 
-int
-policy_file_init(struct policy_file *pf, const char *path)
+static int
+file_init(struct policy_file *pf, const char *path, bool hub_mode)
 {
 	memset(pf, 0, sizeof(*pf));
+	pf->hub_mode = hub_mode;
 	if ((pf->path = strdup(path)) == NULL)
 		return -ENOMEM;
 	reload(pf);
@@ -477,19 +501,35 @@ policy_file_init(struct policy_file *pf, const char *path)
 }
 
 int
+policy_file_init(struct policy_file *pf, const char *path)
+{
+	return file_init(pf, path, false);
+}
+
+int
+policy_file_init_hub(struct policy_file *pf, const char *path)
+{
+	return file_init(pf, path, true);
+}
+
+bool
+policy_file_loaded(const struct policy_file *pf)
+{
+	return pf->hub_mode ? pf->hub != NULL : pf->policy != NULL;
+}
+
+int
 policy_file_refresh(struct policy_file *pf)
 {
 	char before[sizeof(pf->error)];
-	bool had = pf->policy != NULL;
+	bool had = policy_file_loaded(pf);
 	struct stat st;
 
 	if (stat(pf->path, &st) < 0) {
-		if (pf->stat_errno == errno && pf->policy == NULL)
+		if (pf->stat_errno == errno && !had)
 			return 0;
 		pf->stat_errno = errno;
-		policy_free(pf->policy);
-		pf->policy = NULL;
-		pf->have_id = false;
+		drop(pf);
 		snprintf(pf->error, sizeof(pf->error), "%s: %s", pf->path,
 		    errno == ENOENT ? "no such file" : strerror(errno));
 		return 1;
@@ -501,13 +541,13 @@ policy_file_refresh(struct policy_file *pf)
 	reload(pf);
 	/* A rewrite that leaves an invalid file invalid for the same reason is
 	 * no news. */
-	return had || pf->policy != NULL || strcmp(before, pf->error) != 0;
+	return had || policy_file_loaded(pf) || strcmp(before, pf->error) != 0;
 }
 
 void
 policy_file_deinit(struct policy_file *pf)
 {
-	policy_free(pf->policy);
+	drop(pf);
 	free(pf->path);
 	memset(pf, 0, sizeof(*pf));
 }

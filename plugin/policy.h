@@ -22,6 +22,9 @@
 /* Largest policy file read. */
 #define POLICY_FILE_MAX		65536
 
+struct hub_policy;
+struct json_t;
+
 struct policy {
 	char		**names;	/* valid patterns, as written */
 	size_t		  n_names;
@@ -45,12 +48,35 @@ struct policy	*policy_parse(const char *buf, size_t len,
 /* Frees a policy. NULL-safe. */
 void		 policy_free(struct policy *p);
 
+/* Fills err (a printf format). */
+void	policy_error_set(struct policy_error *err, int line, const char *fmt,
+	    ...) __attribute__((format(printf, 3, 4)));
+
 /* True when name (len bytes, not NUL-terminated) matches a pattern. */
 bool	policy_name_allowed(const struct policy *p, const char *name,
 	    size_t len);
 /* True when fp is one of the pinned roots (constant-time per entry). */
 bool	policy_ca_pinned(const struct policy *p,
 	    const unsigned char fp[POLICY_SHA256_LEN]);
+/* True when fp is one of list[0..n) (constant-time per entry). */
+bool	policy_fp_listed(const unsigned char (*list)[POLICY_SHA256_LEN],
+	    size_t n, const unsigned char fp[POLICY_SHA256_LEN]);
+/* ASCII case-insensitive equality of len bytes (no locale). */
+bool	policy_case_equal(const char *a, const char *b, size_t len);
+
+/*
+ * Helpers for a policy document's parts, shared with hub_policy.c; where
+ * names the part in messages ("ca_sha256", "staff.ca_sha256").
+ * policy_json_list: obj's key as a non-empty array of strings (borrowed
+ * from obj), or NULL with err filled. policy_json_fingerprints: parses
+ * such an array into *out (new, free() it, also on failure) and *n. 0, or
+ * -1 with err filled.
+ */
+struct json_t	*policy_json_list(struct json_t *obj, const char *key,
+		    const char *where, struct policy_error *err);
+int		 policy_json_fingerprints(struct json_t *a, const char *where,
+		    unsigned char (**out)[POLICY_SHA256_LEN], size_t *n,
+		    struct policy_error *err);
 
 /*
  * A pattern is a host name of 1..255 bytes whose labels are 1..63 of
@@ -78,12 +104,15 @@ void	policy_fingerprint_format(const unsigned char fp[POLICY_SHA256_LEN],
 	    char out[POLICY_FP_TEXT_LEN]);
 
 /*
- * The policy file as last read. policy is NULL when the file is missing,
+ * The policy file as last read: a client policy, or in hub mode a hub
+ * policy (hub_policy.h). The pointer is NULL when the file is missing,
  * unreadable or invalid; error then says why.
  */
 struct policy_file {
 	char		*path;
-	struct policy	*policy;
+	bool		 hub_mode;
+	struct policy	*policy;	/* client mode */
+	struct hub_policy *hub;		/* hub mode */
 	char		 error[320];
 	bool		 have_id;	/* id below describes what we read */
 	dev_t		 dev;
@@ -96,6 +125,10 @@ struct policy_file {
 
 /* Copies path and reads the file. 0, or -ENOMEM (nothing to deinit). */
 int	policy_file_init(struct policy_file *pf, const char *path);
+/* The same for a hub policy (mode=hub). */
+int	policy_file_init_hub(struct policy_file *pf, const char *path);
+/* True when the file was read and is valid. */
+bool	policy_file_loaded(const struct policy_file *pf);
 /*
  * Re-reads the file when stat() shows it changed (one stat() otherwise).
  * Returns 1 when the outcome changed (the caller logs it), else 0.

@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * TLS_VERIFY: the hub-certificate rules, decided per depth as openvpn walks
- * the chain from its top down to the hub. Each refusal names its rule.
+ * TLS_VERIFY: the certificate rules, decided per depth as openvpn walks the
+ * chain from its top down to the peer. In client mode the peer is a hub
+ * (serverAuth, a support server name, owner consent); in hub mode it is an
+ * appliance or a staff member (clientAuth, a role). The root pin and the
+ * chain walk are the same in both. Each refusal names its rule.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -14,11 +17,10 @@
 
 #include "consent.h"
 #include "event.h"
+#include "hub_policy.h"
 #include "policy.h"
 #include "supportvpn_event.h"
 #include "verify.h"
-
-#define DIGEST_ENV	"tls_digest_sha256_"
 
 const char *
 verify_rule_name(enum verify_rule rule)
@@ -38,6 +40,10 @@ verify_rule_name(enum verify_rule rule)
 		return SVPN_RULE_CONSENT;
 	case VERIFY_CERT:
 		return SVPN_RULE_CERT;
+	case VERIFY_CLIENT_EKU:
+		return SVPN_RULE_CLIENT_EKU;
+	case VERIFY_ROLE:
+		return SVPN_RULE_ROLE;
 	}
 	return SVPN_RULE_CERT;
 }
@@ -77,8 +83,9 @@ verify_cert_sha256(X509 *cert, unsigned char out[POLICY_SHA256_LEN])
 	return 0;
 }
 
-int
-verify_cert_server_eku(X509 *cert)
+/* 1: EKU has the purpose; 0: EKU without it; -1: no EKU; -2: broken. */
+static int
+cert_eku(X509 *cert, uint32_t xku)
 {
 	uint32_t flags = X509_get_extension_flags(cert);
 
@@ -86,7 +93,19 @@ verify_cert_server_eku(X509 *cert)
 		return -2;
 	if (!(flags & EXFLAG_XKUSAGE))
 		return -1;
-	return (X509_get_extended_key_usage(cert) & XKU_SSL_SERVER) ? 1 : 0;
+	return (X509_get_extended_key_usage(cert) & xku) ? 1 : 0;
+}
+
+int
+verify_cert_server_eku(X509 *cert)
+{
+	return cert_eku(cert, XKU_SSL_SERVER);
+}
+
+int
+verify_cert_client_eku(X509 *cert)
+{
+	return cert_eku(cert, XKU_SSL_CLIENT);
 }
 
 static enum verify_rule
@@ -105,52 +124,29 @@ refuse(struct verify_result *res, enum verify_rule rule, const char *fmt, ...)
 	return rule;
 }
 
-/*
- * The deepest tls_digest_sha256_N openvpn has set: the top of the chain.
- * -1 when there is none.
- */
-static int
-env_top_depth(const char *const *envp, const char **value)
-{
-	const size_t plen = sizeof(DIGEST_ENV) - 1;
-	const char *p;
-	int top = -1, d;
-
-	*value = NULL;
-	for (; envp != NULL && *envp != NULL; envp++) {
-		if (strncmp(*envp, DIGEST_ENV, plen) != 0)
-			continue;
-		p = *envp + plen;
-		/* Depths are 0..15: one or two digits, then '='. */
-		if (p[0] < '0' || p[0] > '9')
-			continue;
-		d = *p++ - '0';
-		if (*p >= '0' && *p <= '9')
-			d = d * 10 + (*p++ - '0');
-		if (*p != '=' || d >= VERIFY_MAX_DEPTH)
-			continue;
-		if (d > top) {
-			top = d;
-			*value = p + 1;
-		}
-	}
-	return top;
-}
-
 /* The current certificate's fingerprint: from the X509, else the env. */
 static int
 current_fingerprint(X509 *cert, int depth, const char *const *envp,
     unsigned char fp[POLICY_SHA256_LEN])
 {
-	char name[sizeof(DIGEST_ENV) + 4];
+	char name[sizeof(EVENT_DIGEST_ENV) + 4];
 	const char *v;
 
 	if (cert != NULL)
 		return verify_cert_sha256(cert, fp);
-	(void)snprintf(name, sizeof(name), DIGEST_ENV "%d", depth);
+	(void)snprintf(name, sizeof(name), EVENT_DIGEST_ENV "%d", depth);
 	if ((v = event_env_get(envp, name)) == NULL)
 		return -1;
 	return policy_fingerprint_parse(v, fp);
+}
+
+/* fp is a pinned root of the mode's policy (either class in hub mode). */
+static bool
+pinned(const struct verify_ctx *ctx, const unsigned char *fp)
+{
+	if (ctx->hub_mode)
+		return hub_policy_ca_pinned(ctx->hub, fp);
+	return policy_ca_pinned(ctx->policy, fp);
 }
 
 /* The top of the chain in this handshake: its fingerprint is pinned. */
@@ -161,11 +157,12 @@ check_top(struct verify_state *st, const struct verify_ctx *ctx,
 	if (fp == NULL)
 		return refuse(res, VERIFY_CERT, "the root certificate's "
 		    "fingerprint cannot be computed");
-	if (!policy_ca_pinned(ctx->policy, fp))
+	if (!pinned(ctx, fp))
 		return refuse(res, VERIFY_CA_PIN, "the chain's root "
 		    "certificate is not one of the pinned ca_sha256 "
 		    "fingerprints");
 	st->root_ok = true;
+	memcpy(st->root_fp, fp, sizeof(st->root_fp));
 	return VERIFY_OK;
 }
 
@@ -181,53 +178,100 @@ check_root_again(const struct verify_state *st, const struct verify_ctx *ctx,
 	if (!st->root_ok)
 		return refuse(res, VERIFY_CA_PIN, "no root certificate was "
 		    "checked in this handshake");
-	if ((top = env_top_depth(envp, &v)) < 0 ||
+	if ((top = event_env_top_digest(envp, &v)) < 0 ||
 	    policy_fingerprint_parse(v, fp) < 0)
 		return refuse(res, VERIFY_CA_PIN, "openvpn's environment "
 		    "has no fingerprint for the chain's root");
-	if (!policy_ca_pinned(ctx->policy, fp))
+	if (!pinned(ctx, fp))
 		return refuse(res, VERIFY_CA_PIN, "the chain's root (depth "
 		    "%d in openvpn's environment) is not one of the pinned "
 		    "ca_sha256 fingerprints", top);
+	/*
+	 * The hub's later hooks take the role's root from the env: it must be
+	 * the root checked here, or the two could name different roles.
+	 */
+	if (ctx->hub_mode && memcmp(fp, st->root_fp, sizeof(fp)) != 0)
+		return refuse(res, VERIFY_CA_PIN, "the chain's root in "
+		    "openvpn's environment (depth %d) is not the root checked "
+		    "in this handshake", top);
 	return VERIFY_OK;
 }
 
+/* The leaf's EKU: serverAuth for a hub, clientAuth for a hub's peer. */
 static enum verify_rule
-check_eku(X509 *cert, struct verify_result *res)
+check_eku(X509 *cert, bool client, struct verify_result *res)
 {
-	switch (verify_cert_server_eku(cert)) {
+	enum verify_rule rule = client ? VERIFY_CLIENT_EKU : VERIFY_SERVER_EKU;
+	const char *purpose = client ? "clientAuth" : "serverAuth";
+
+	switch (client ? verify_cert_client_eku(cert) :
+	    verify_cert_server_eku(cert)) {
 	case 1:
 		return VERIFY_OK;
 	case 0:
-		return refuse(res, VERIFY_SERVER_EKU, "the certificate's "
-		    "extended key usage lacks serverAuth");
+		return refuse(res, rule, "the certificate's extended key usage "
+		    "lacks %s", purpose);
 	case -1:
-		return refuse(res, VERIFY_SERVER_EKU, "the certificate has no "
-		    "extended key usage (serverAuth is required)");
+		return refuse(res, rule, "the certificate has no extended key "
+		    "usage (%s is required)", purpose);
 	default:
 		return refuse(res, VERIFY_CERT, "the certificate's extensions "
 		    "cannot be parsed");
 	}
 }
 
+/* Why the CN cannot be a name at all (NULL when it can), max bytes long. */
+static const char *
+cn_unusable(int cn_rc, const struct verify_result *res, size_t max)
+{
+	if (cn_rc == -1)
+		return "the certificate has no CN";
+	if (cn_rc == -2)
+		return "the certificate has more than one CN";
+	if (cn_rc < 0)
+		return "the certificate's CN cannot be read";
+	if (res->cn_len > max)
+		return max == HUB_NAME_MAX ? "CN is longer than 64 bytes" :
+		    "CN is longer than 255 bytes";
+	if (memchr(res->cn, '\0', res->cn_len) != NULL)
+		return "CN contains a NUL byte";
+	return NULL;
+}
+
 static enum verify_rule
 check_name(const struct verify_ctx *ctx, int cn_rc, struct verify_result *res)
 {
-	const char *why = "CN is not one of the allowed support server names";
+	const char *why = cn_unusable(cn_rc, res, POLICY_NAME_MAX);
 
-	if (cn_rc == -1)
-		why = "the certificate has no CN";
-	else if (cn_rc == -2)
-		why = "the certificate has more than one CN";
-	else if (cn_rc < 0)
-		why = "the certificate's CN cannot be read";
-	else if (res->cn_len > POLICY_NAME_MAX)
-		why = "CN is longer than 255 bytes";
-	else if (memchr(res->cn, '\0', res->cn_len) != NULL)
-		why = "CN contains a NUL byte";
-	else if (policy_name_allowed(ctx->policy, res->cn, res->cn_len))
-		return VERIFY_OK;
+	if (why == NULL) {
+		if (policy_name_allowed(ctx->policy, res->cn, res->cn_len))
+			return VERIFY_OK;
+		why = "CN is not one of the allowed support server names";
+	}
 	return refuse(res, VERIFY_SERVER_NAME, "%s", why);
+}
+
+/* Hub mode: the one class whose root and name both match. */
+static enum verify_rule
+check_role(const struct verify_state *st, const struct verify_ctx *ctx,
+    int cn_rc, struct verify_result *res)
+{
+	const char *why = cn_unusable(cn_rc, res, HUB_NAME_MAX);
+	int n = 0;
+
+	if (why == NULL && res->cn_len == 0)
+		why = "the certificate's CN is empty";
+	if (why != NULL)
+		return refuse(res, VERIFY_ROLE, "%s", why);
+	res->role = hub_policy_role(ctx->hub, st->root_fp, res->cn,
+	    res->cn_len, &n);
+	if (res->role != HUB_ROLE_NONE)
+		return VERIFY_OK;
+	if (n > 1)
+		return refuse(res, VERIFY_ROLE, "the CN and root match both "
+		    "appliances and staff");
+	return refuse(res, VERIFY_ROLE, "no class (appliances, staff) both "
+	    "pins the chain's root and has a name pattern matching the CN");
 }
 
 static enum verify_rule
@@ -244,7 +288,7 @@ check_consent(const struct verify_ctx *ctx, struct verify_result *res)
 	    consent_status_name(cs), why);
 }
 
-/* Depth 0, after the chain's top was seen: the hub's own certificate. */
+/* Depth 0, after the chain's top was seen: the peer's own certificate. */
 static enum verify_rule
 check_leaf(const struct verify_state *st, const struct verify_ctx *ctx,
     X509 *cert, int cn_rc, const char *const *envp,
@@ -256,10 +300,21 @@ check_leaf(const struct verify_state *st, const struct verify_ctx *ctx,
 		return refuse(res, VERIFY_CERT, "the certificate is not "
 		    "available to the plugin (openvpn is not built with "
 		    "OpenSSL)");
-	if (check_eku(cert, res) != VERIFY_OK ||
-	    check_name(ctx, cn_rc, res) != VERIFY_OK ||
+	if (check_eku(cert, ctx->hub_mode, res) != VERIFY_OK)
+		return res->rule;
+	if (ctx->hub_mode) {
+		if (check_role(st, ctx, cn_rc, res) != VERIFY_OK)
+			return res->rule;
+		snprintf(res->reason, sizeof(res->reason), "client "
+		    "certificate accepted: pinned root, clientAuth, role %s",
+		    hub_role_name(res->role));
+		return VERIFY_OK;
+	}
+	if (check_name(ctx, cn_rc, res) != VERIFY_OK ||
 	    check_consent(ctx, res) != VERIFY_OK)
 		return res->rule;
+	snprintf(res->reason, sizeof(res->reason), "hub certificate accepted: "
+	    "pinned root, serverAuth, allowed name, owner consent");
 	return VERIFY_OK;
 }
 
@@ -300,7 +355,7 @@ decide(struct verify_state *st, const struct verify_ctx *ctx, int depth,
     X509 *cert, int cn_rc, const unsigned char *fp, const char *const *envp,
     struct verify_result *res)
 {
-	if (ctx->policy == NULL)
+	if (ctx->hub_mode ? ctx->hub == NULL : ctx->policy == NULL)
 		return refuse(res, VERIFY_POLICY, "%s", ctx->policy_error);
 	if (depth < 0 || depth >= VERIFY_MAX_DEPTH)
 		return refuse(res, VERIFY_CERT, "certificate depth %d is out "
@@ -319,11 +374,7 @@ decide(struct verify_state *st, const struct verify_ctx *ctx, int depth,
 		    "intermediate certificate below a pinned root");
 		return VERIFY_OK;
 	}
-	if (check_leaf(st, ctx, cert, cn_rc, envp, res) != VERIFY_OK)
-		return res->rule;
-	snprintf(res->reason, sizeof(res->reason), "hub certificate accepted: "
-	    "pinned root, serverAuth, allowed name, owner consent");
-	return VERIFY_OK;
+	return check_leaf(st, ctx, cert, cn_rc, envp, res);
 }
 
 void

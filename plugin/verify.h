@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The TLS_VERIFY decision on the chain a hub presents. openvpn calls once
+ * The TLS_VERIFY decision on the chain a peer presents. openvpn calls once
  * per certificate, deepest first: the first call of a handshake is the top
  * of the verified chain (its fingerprint must be pinned); depth 0 is the
- * hub itself (pinned root seen in this handshake and in openvpn's env,
- * serverAuth EKU, allowed CN, owner consent). Needs OpenSSL (libcrypto).
+ * peer itself (pinned root seen in this handshake and in openvpn's env,
+ * then in client mode, on a hub's certificate: serverAuth EKU, allowed
+ * CN, owner consent; in hub mode, on an appliance's or a staff member's:
+ * clientAuth EKU and exactly one role). Needs OpenSSL (libcrypto).
  */
 #ifndef SUPPORTVPN_PLUGIN_VERIFY_H
 #define SUPPORTVPN_PLUGIN_VERIFY_H
@@ -13,11 +15,13 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "hub_policy.h"
 #include "policy.h"
 
 struct x509_st;
 
-/* openvpn refuses chains deeper than this (MAX_CERT_DEPTH). */
+/* openvpn refuses chains deeper than this (MAX_CERT_DEPTH); the same as
+ * EVENT_MAX_CERT_DEPTH. */
 #define VERIFY_MAX_DEPTH	16
 
 enum verify_rule {
@@ -28,6 +32,8 @@ enum verify_rule {
 	VERIFY_SERVER_NAME,
 	VERIFY_CONSENT,
 	VERIFY_CERT,
+	VERIFY_CLIENT_EKU,	/* hub mode */
+	VERIFY_ROLE,		/* hub mode */
 };
 
 /* The SVPN_RULE_* word for a refusal; NULL for VERIFY_OK. */
@@ -42,14 +48,17 @@ struct verify_state {
 	int		 top_depth;	/* depth of the handshake's first call */
 	int		 last_depth;
 	bool		 root_ok;	/* the top certificate was pinned */
+	unsigned char	 root_fp[POLICY_SHA256_LEN];	/* and it is this */
 	struct x509_st	*last_cert;	/* the last call's (a reference) */
 };
 
 /* What a decision needs; all borrowed for the call. */
 struct verify_ctx {
+	bool			 hub_mode;	/* hub: the next is unused */
 	const struct policy	*policy;	/* NULL: refuse everything */
-	const char		*policy_error;	/* why policy is NULL */
-	const char		*consent_path;
+	const struct hub_policy	*hub;		/* hub mode; NULL: the same */
+	const char		*policy_error;	/* why the policy is NULL */
+	const char		*consent_path;	/* client mode only */
 	const char		*proc_root;	/* "/proc" but in tests */
 	uid_t			 consent_owner;	/* the uid at open time */
 };
@@ -62,6 +71,7 @@ struct verify_result {
 	char			cn[POLICY_NAME_MAX + 1];
 	size_t			cn_len;
 	char			sha256[POLICY_FP_TEXT_LEN];	/* "" if unknown */
+	enum hub_role		role;	/* hub mode, accepted at depth 0 */
 };
 
 /*
@@ -90,5 +100,7 @@ int	verify_cert_sha256(struct x509_st *cert,
 /* 1: EKU has serverAuth; 0: EKU without it; -1: no EKU extension;
  * -2: the extensions cannot be parsed. */
 int	verify_cert_server_eku(struct x509_st *cert);
+/* The same for clientAuth. */
+int	verify_cert_client_eku(struct x509_st *cert);
 
 #endif

@@ -4,12 +4,15 @@
  * openvpn against it: open_v3 with fake callbacks that capture the log,
  * func_v3 for every hook with synthetic argv/envp and real X509
  * certificates made here with OpenSSL, close_v1. Each event datagram is
- * received on a socket of our own and checked field by field.
+ * received on a socket of our own and checked field by field. The client
+ * mode (an appliance's openvpn) first, then mode=hub (the vendor's
+ * openvpn server: appliances and staff connecting).
  *
  *   plugin_driver PLUGIN.so [-v] [--bench N]
  *
  * Exit status 0 when every check passed. --bench N also times N
- * TLS_VERIFY depth-0 calls and prints microseconds per call.
+ * handshakes in each mode and N LEARN_ADDRESS calls in hub mode, and
+ * prints microseconds per call.
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -45,6 +48,13 @@
 #define HUB_IP		"198.51.100.7"
 #define HUB_PORT	1194
 #define TUN_IP		"203.0.113.2"
+/* Hub mode: an appliance and a staff member connecting to the hub. */
+#define APPL_IP		"198.51.100.20"
+#define APPL_PORT	40001
+#define APPL_TUN	"203.0.113.9"
+#define STAFF_IP	"192.0.2.30"
+#define STAFF_PORT	40002
+#define STAFF_TUN	"203.0.113.10"
 
 static bool verbose;
 static int failures, checks;
@@ -276,6 +286,13 @@ static struct {
 	struct cert	ca, hub, hub7, client, noeku, wrong, nul, longcn;
 	struct cert	inter, hubi;	/* ca -> intermediate -> hub */
 	struct cert	fca, fhub, self;	/* foreign CA, self-signed hub */
+	/* Hub mode: appliances under ca, staff under sca. */
+	char		hubpolicy[128];
+	struct cert	sca, appl, staff, printer, staffwrong, applsrv,
+			applnoeku, applnul, appllong, shared, fappl;
+	const char	*peer_ip;	/* untrusted_ip in TLS_VERIFY's env */
+	int		 peer_port;
+	bool		 hub_keys;	/* events may hold the hub's fields */
 	void		*dl;
 	openvpn_plugin_open_v3		open_v3;
 	openvpn_plugin_func_v3		func_v3;
@@ -368,6 +385,28 @@ bind_rx(void)
 }
 
 static void
+setup_hub_certs(void)
+{
+	char longcn[65];
+	static const char nulcn[] = "appliance-1\0.evil";
+
+	make_cert(&w.sca, "Support Staff CA", 16, CERT_CA, NULL);
+	make_cert(&w.appl, "appliance-0042", 14, CERT_CLIENT, &w.ca);
+	make_cert(&w.staff, "staff-alice", 11, CERT_CLIENT, &w.sca);
+	make_cert(&w.printer, "printer-7", 9, CERT_CLIENT, &w.ca);
+	/* A staff name under the appliances' root. */
+	make_cert(&w.staffwrong, "staff-mallory", 13, CERT_CLIENT, &w.ca);
+	make_cert(&w.applsrv, "appliance-0043", 14, CERT_SERVER, &w.ca);
+	make_cert(&w.applnoeku, "appliance-0044", 14, CERT_NO_EKU, &w.ca);
+	make_cert(&w.applnul, nulcn, sizeof(nulcn) - 1, CERT_CLIENT, &w.ca);
+	memcpy(longcn, "appliance-", 10);
+	memset(longcn + 10, 'x', 55);
+	make_cert(&w.appllong, longcn, 65, CERT_CLIENT, &w.ca);
+	make_cert(&w.shared, "shared-1", 8, CERT_CLIENT, &w.ca);
+	make_cert(&w.fappl, "appliance-0042", 14, CERT_CLIENT, &w.fca);
+}
+
+static void
 setup_world(void)
 {
 	char longcn[300];
@@ -382,6 +421,10 @@ setup_world(void)
 	snprintf(w.events, sizeof(w.events), "%s/events.sock", w.dir);
 	snprintf(w.consent, sizeof(w.consent), "%s/consent", w.dir);
 	snprintf(w.policy, sizeof(w.policy), "%s/policy.json", w.dir);
+	snprintf(w.hubpolicy, sizeof(w.hubpolicy), "%s/hub-policy.json",
+	    w.dir);
+	w.peer_ip = HUB_IP;
+	w.peer_port = HUB_PORT;
 
 	make_cert(&w.ca, "Support Root CA", 15, CERT_CA, NULL);
 	make_cert(&w.hub, "hub1.support.example", 20, CERT_SERVER, &w.ca);
@@ -399,6 +442,7 @@ setup_world(void)
 	make_cert(&w.fca, "Support Root CA", 15, CERT_CA, NULL);
 	make_cert(&w.fhub, "hub1.support.example", 20, CERT_SERVER, &w.fca);
 	make_cert(&w.self, "hub1.support.example", 20, CERT_SERVER, NULL);
+	setup_hub_certs();
 
 	write_policy(GOOD_NAMES);
 	good_consent();
@@ -424,6 +468,17 @@ teardown_world(void)
 	free_cert(&w.fca);
 	free_cert(&w.fhub);
 	free_cert(&w.self);
+	free_cert(&w.sca);
+	free_cert(&w.appl);
+	free_cert(&w.staff);
+	free_cert(&w.printer);
+	free_cert(&w.staffwrong);
+	free_cert(&w.applsrv);
+	free_cert(&w.applnoeku);
+	free_cert(&w.applnul);
+	free_cert(&w.appllong);
+	free_cert(&w.shared);
+	free_cert(&w.fappl);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", w.dir);
 	if (system(cmd) != 0)
 		fprintf(stderr, "plugin_driver: could not remove %s\n", w.dir);
@@ -438,6 +493,28 @@ static const char *const known_keys[] = {
 	SVPN_EV_SHA256, SVPN_EV_SERVER_IP, SVPN_EV_SERVER_PORT, SVPN_EV_DEV,
 	SVPN_EV_LOCAL_IP, SVPN_EV_LOCAL_IP6, SVPN_EV_NETMASK, SVPN_EV_SIGNAL,
 };
+
+/* And those only the hub's daemon gets (mode=hub). */
+static const char *const hub_keys[] = {
+	SVPN_EV_ROLE, SVPN_EV_REAL_IP, SVPN_EV_REAL_PORT, SVPN_EV_TUNNEL_IP,
+	SVPN_EV_OP, SVPN_EV_ADDR, SVPN_EV_BYTES_IN, SVPN_EV_BYTES_OUT,
+	SVPN_EV_DURATION_S,
+};
+
+static bool
+key_known(const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(known_keys) / sizeof(known_keys[0]); i++)
+		if (strcmp(key, known_keys[i]) == 0)
+			return true;
+	for (i = 0; w.hub_keys && i < sizeof(hub_keys) / sizeof(hub_keys[0]);
+	    i++)
+		if (strcmp(key, hub_keys[i]) == 0)
+			return true;
+	return false;
+}
 
 static void
 drain(void)
@@ -458,8 +535,6 @@ next_event(const char *type)
 	const char *key;
 	json_t *ev, *v;
 	ssize_t n;
-	size_t i;
-	bool known;
 
 	if (poll(&pfd, 1, 1000) <= 0 ||
 	    (n = recv(w.rx, buf, sizeof(buf), MSG_DONTWAIT)) <= 0) {
@@ -483,11 +558,8 @@ next_event(const char *type)
 	CHECK(json_integer_value(json_object_get(ev, "pid")) == getpid(),
 	    "pid is ours");
 	json_object_foreach(ev, key, v) {
-		known = false;
-		for (i = 0; i < sizeof(known_keys) / sizeof(known_keys[0]); i++)
-			known |= strcmp(key, known_keys[i]) == 0;
-		CHECK(known, "%s: field '%s' is one the controller knows",
-		    type, key);
+		CHECK(key_known(key), "%s: field '%s' is one %s knows", type,
+		    key, w.hub_keys ? "the hub daemon" : "the controller");
 		if (json_is_string(v))
 			CHECK(strlen(json_string_value(v)) ==
 			    json_string_length(v) && json_string_length(v) > 0,
@@ -591,8 +663,8 @@ verify_at(openvpn_plugin_handle_t h, struct cert *const *chain, int n,
 	snprintf(arg1, sizeof(arg1), "%d", depth);
 	snprintf(arg2, sizeof(arg2), "O=Support Test, CN=%s", chain[depth]->cn);
 	env_add(&e, "verb=3");
-	env_add(&e, "untrusted_ip=" HUB_IP);
-	env_add(&e, "untrusted_port=%d", HUB_PORT);
+	env_add(&e, "untrusted_ip=%s", w.peer_ip);
+	env_add(&e, "untrusted_port=%d", w.peer_port);
 	for (d = depth; d < n; d++) {
 		env_add(&e, "tls_id_%d=O=Support Test, CN=%s", d, chain[d]->cn);
 		env_add(&e, "tls_digest_sha256_%d=%s", d, (d == n - 1 &&
@@ -675,17 +747,29 @@ open_plugin(const char *const *args, ovpnSSLAPI api, int *rc_out)
 	};
 	struct openvpn_plugin_string_list *list = NULL;
 	struct openvpn_plugin_args_open_return ret = { .return_list = &list };
+	bool hub = false;
 	int i, rc;
 
 	argv[0] = "/usr/lib/openvpn/plugins/openvpn-plugin-supportvpn.so";
-	for (i = 0; args[i] != NULL && i < 6; i++)
+	for (i = 0; args[i] != NULL && i < 6; i++) {
 		argv[i + 1] = args[i];
+		hub |= strcmp(args[i], "mode=hub") == 0;
+	}
 	argv[i + 1] = NULL;
 	rc = w.open_v3(OPENVPN_PLUGINv3_STRUCTVER, &in, &ret);
 	if (rc_out != NULL)
 		*rc_out = rc;
 	CHECK(list == NULL, "open hands back no list");
-	if (rc == OPENVPN_PLUGIN_FUNC_SUCCESS) {
+	if (rc == OPENVPN_PLUGIN_FUNC_SUCCESS && hub) {
+		CHECK(ret.handle != NULL, "open gives a handle");
+		CHECK(ret.type_mask == (
+		    OPENVPN_PLUGIN_MASK(OPENVPN_PLUGIN_TLS_VERIFY) |
+		    OPENVPN_PLUGIN_MASK(OPENVPN_PLUGIN_CLIENT_CONNECT_V2) |
+		    OPENVPN_PLUGIN_MASK(OPENVPN_PLUGIN_LEARN_ADDRESS) |
+		    OPENVPN_PLUGIN_MASK(OPENVPN_PLUGIN_CLIENT_DISCONNECT)),
+		    "mode=hub: type_mask is the four server hooks (0x%x)",
+		    ret.type_mask);
+	} else if (rc == OPENVPN_PLUGIN_FUNC_SUCCESS) {
 		CHECK(ret.handle != NULL, "open gives a handle");
 		CHECK(ret.type_mask == (OPENVPN_PLUGIN_MASK(OPENVPN_PLUGIN_UP) |
 		    OPENVPN_PLUGIN_MASK(OPENVPN_PLUGIN_DOWN) |
@@ -1297,6 +1381,589 @@ bench(long n)
 	env_free(&e0);
 }
 
+/* ---- hub mode: the vendor's openvpn server ---- */
+
+#define HUB_APPL_NAMES	"\"appliance-*\""
+#define HUB_STAFF_NAMES	"\"staff-*\", \"root-admin\""
+
+/*
+ * The hub policy: appliances pinned by ca (as 64 hex digits), staff by
+ * sca (as openssl prints it) and, with shared_root, by ca too.
+ */
+static void
+write_hub_policy(const char *appl_names, const char *staff_names,
+    bool shared_root)
+{
+	char text[2048], extra[160] = "";
+
+	if (shared_root)
+		snprintf(extra, sizeof(extra), ", \"%s\"", w.ca.env_fp);
+	if ((size_t)snprintf(text, sizeof(text), "{\"mode\": \"hub\",\n"
+	    " \"appliances\": {\"ca_sha256\": [\"%s\"], \"names\": [%s]},\n"
+	    " \"staff\": {\"ca_sha256\": [\"sha256 Fingerprint=%s\"%s], "
+	    "\"names\": [%s]}}\n", w.ca.ev_fp + 7, appl_names, w.sca.env_fp,
+	    extra, staff_names) >= sizeof(text))
+		die("hub policy too long");
+	write_file(w.hubpolicy, text, 0644);
+}
+
+static openvpn_plugin_handle_t
+open_hub(const char *policy)
+{
+	char ev[160], po[160];
+	const char *args[] = { "mode=hub", ev, po, NULL };
+
+	snprintf(ev, sizeof(ev), "events=%s", w.events);
+	snprintf(po, sizeof(po), "policy=%s", policy);
+	return open_plugin(args, SSLAPI_OPENSSL, NULL);
+}
+
+/* Sets the address the next TLS_VERIFY calls come from. */
+static void
+peer_from(const char *ip, int port)
+{
+	w.peer_ip = ip;
+	w.peer_port = port;
+}
+
+/* Checks a hub tls_verify event and the log line for its verdict. */
+static void
+expect_hub_verdict(int depth, const struct cert *c, const char *rule,
+    const char *reason_part, const char *role)
+{
+	char line[600];
+	json_t *ev = next_event(SVPN_EV_TLS_VERIFY);
+	const char *reason;
+
+	if (ev == NULL)
+		return;
+	expect_int(ev, SVPN_EV_DEPTH, depth);
+	expect_str(ev, SVPN_EV_RESULT, rule ? SVPN_RESULT_REFUSED :
+	    SVPN_RESULT_ACCEPTED);
+	expect_str(ev, SVPN_EV_RULE, rule);
+	expect_str(ev, SVPN_EV_SHA256, c->ev_fp);
+	expect_str(ev, SVPN_EV_REAL_IP, w.peer_ip);
+	expect_int(ev, SVPN_EV_REAL_PORT, w.peer_port);
+	expect_str(ev, SVPN_EV_SERVER_IP, NULL);
+	expect_str(ev, SVPN_EV_ROLE, role);
+	reason = json_string_value(json_object_get(ev, SVPN_EV_REASON));
+	CHECK(reason != NULL, "the event has a reason");
+	if (reason_part != NULL)
+		CHECK(reason != NULL && strstr(reason, reason_part) != NULL,
+		    "reason '%s' says '%s'", reason ? reason : "", reason_part);
+	if (rule != NULL) {
+		snprintf(line, sizeof(line), "refused client certificate '%s' "
+		    "(depth %d): %s: ", c->cn, depth, rule);
+		CHECK(log_has(PLOG_ERR, line), "log says \"%s...\"", line);
+	} else if (depth == 0) {
+		snprintf(line, sizeof(line), "accepted %s certificate '%s' "
+		    "(depth 0, %s)", role, c->cn, c->ev_fp);
+		CHECK(log_has(PLOG_NOTE, line), "log says \"%s\"", line);
+	}
+	json_decref(ev);
+}
+
+/* A peer's handshake: root at depth 1 accepted, then the leaf's verdict. */
+static void
+hub_leaf(openvpn_plugin_handle_t h, struct cert *leaf, struct cert *root,
+    const char *rule, const char *reason, const char *role)
+{
+	struct cert *chain[] = { leaf, root };
+
+	log_clear();
+	drain();
+	CHECK(verify_at(h, chain, 2, 1, NULL, true) ==
+	    OPENVPN_PLUGIN_FUNC_SUCCESS, "hub: depth 1 '%s' accepted",
+	    root->cn);
+	expect_hub_verdict(1, root, NULL, "pinned", NULL);
+	CHECK(verify_at(h, chain, 2, 0, NULL, true) == (rule ?
+	    OPENVPN_PLUGIN_FUNC_ERROR : OPENVPN_PLUGIN_FUNC_SUCCESS),
+	    "hub: depth 0 '%s' %s %s", leaf->cn, rule ? "refused:" :
+	    "accepted as", rule ? rule : role);
+	expect_hub_verdict(0, leaf, rule, reason, role);
+}
+
+/* The env openvpn keeps for a connected peer (CLIENT_CONNECT_V2 on). */
+static void
+peer_env(struct env *e, const struct cert *leaf, const struct cert *root,
+    const char *ip, int port, const char *tun)
+{
+	env_add(e, "verb=3");
+	env_add(e, "common_name=%s", leaf->cn);
+	env_add(e, "trusted_ip=%s", ip);
+	env_add(e, "trusted_port=%d", port);
+	env_add(e, "untrusted_ip=%s", ip);
+	env_add(e, "untrusted_port=%d", port);
+	env_add(e, "ifconfig_pool_remote_ip=%s", tun);
+	env_add(e, "ifconfig_pool_netmask=255.255.255.0");
+	env_add(e, "tls_id_0=O=Support Test, CN=%s", leaf->cn);
+	env_add(e, "tls_digest_sha256_0=%s", leaf->env_fp);
+	env_add(e, "tls_id_1=O=Support Test, CN=%s", root->cn);
+	env_add(e, "tls_digest_sha256_1=%s", root->env_fp);
+	env_add(e, "IV_VER=2.6.14");
+	env_add(e, "time_unix=1795745077");
+}
+
+/* LEARN_ADDRESS as openvpn calls it: argv "op addr [cn]". */
+static int
+learn(openvpn_plugin_handle_t h, const char *op, const char *addr,
+    const char *cn, struct env *e)
+{
+	const char *argv[] = { "plugin.so", op, addr, cn, NULL };
+
+	return call(h, OPENVPN_PLUGIN_LEARN_ADDRESS, argv, e, -1, NULL);
+}
+
+/* The learn_address event: exactly these fields (NULL: absent). */
+static void
+expect_learn(const char *op, const char *addr, const char *cn,
+    const char *role)
+{
+	json_t *ev = next_event(SVPN_EV_LEARN_ADDRESS);
+
+	if (ev == NULL)
+		return;
+	expect_str(ev, SVPN_EV_OP, op);
+	expect_str(ev, SVPN_EV_ADDR, addr);
+	expect_str(ev, SVPN_EV_CN, cn);
+	expect_str(ev, SVPN_EV_ROLE, role);
+	CHECK(json_object_size(ev) == (size_t)(3 + (op != NULL) +
+	    (addr != NULL) + (cn != NULL) + (role != NULL)),
+	    "learn_address has no other fields");
+	json_decref(ev);
+}
+
+static void
+case_hub_args(void)
+{
+	char ev[160], co[160], po[160];
+	const char *with_consent[] = { "mode=hub", ev, co, po, NULL };
+	const char *no_policy[] = { "mode=hub", ev, NULL };
+	const char *bad_mode[] = { "mode=server", ev, po, NULL };
+	int rc;
+
+	snprintf(ev, sizeof(ev), "events=%s", w.events);
+	snprintf(co, sizeof(co), "consent=%s", w.consent);
+	snprintf(po, sizeof(po), "policy=%s", w.hubpolicy);
+	log_clear();
+	CHECK(open_plugin(with_consent, SSLAPI_OPENSSL, &rc) == NULL &&
+	    rc == OPENVPN_PLUGIN_FUNC_ERROR, "mode=hub with consent=: open "
+	    "fails");
+	CHECK(log_has(PLOG_ERR, "consent= is refused in mode=hub"),
+	    "the message names consent=");
+	log_clear();
+	CHECK(open_plugin(no_policy, SSLAPI_OPENSSL, &rc) == NULL &&
+	    rc == OPENVPN_PLUGIN_FUNC_ERROR, "mode=hub without policy=: open "
+	    "fails");
+	CHECK(log_has(PLOG_ERR, "missing policy=PATH"),
+	    "the message names policy=");
+	CHECK(!log_has(0, "consent=PATH;"), "and does not ask for consent=");
+	log_clear();
+	CHECK(open_plugin(bad_mode, SSLAPI_OPENSSL, &rc) == NULL &&
+	    rc == OPENVPN_PLUGIN_FUNC_ERROR, "mode=server: open fails");
+	CHECK(log_has(PLOG_ERR, "unknown mode 'server'"), "and says so");
+}
+
+static void
+case_hub_verify(openvpn_plugin_handle_t h)
+{
+	struct cert *foreign[] = { &w.fappl, &w.fca };
+	struct cert *chain[] = { &w.appl, &w.ca };
+	int round;
+
+	peer_from(APPL_IP, APPL_PORT);
+	/* The first handshake and a renegotiation. */
+	for (round = 0; round < 2; round++)
+		hub_leaf(h, &w.appl, &w.ca, NULL, "role appliance",
+		    SVPN_ROLE_APPLIANCE);
+	peer_from(STAFF_IP, STAFF_PORT);
+	hub_leaf(h, &w.staff, &w.sca, NULL, "role staff", SVPN_ROLE_STAFF);
+
+	peer_from(APPL_IP, APPL_PORT);
+	hub_leaf(h, &w.printer, &w.ca, SVPN_RULE_ROLE, "no class", NULL);
+	hub_leaf(h, &w.staffwrong, &w.ca, SVPN_RULE_ROLE, "no class", NULL);
+	hub_leaf(h, &w.applsrv, &w.ca, SVPN_RULE_CLIENT_EKU,
+	    "lacks clientAuth", NULL);
+	hub_leaf(h, &w.applnoeku, &w.ca, SVPN_RULE_CLIENT_EKU,
+	    "no extended key usage (clientAuth is required)", NULL);
+	/* A support server's own certificate posing as a client. */
+	hub_leaf(h, &w.hub, &w.ca, SVPN_RULE_CLIENT_EKU, "lacks clientAuth",
+	    NULL);
+	hub_leaf(h, &w.applnul, &w.ca, SVPN_RULE_ROLE, "NUL", NULL);
+	hub_leaf(h, &w.appllong, &w.ca, SVPN_RULE_ROLE, "longer than 64",
+	    NULL);
+
+	/* A root neither class pins, with an appliance's name. */
+	log_clear();
+	drain();
+	CHECK(verify_at(h, foreign, 2, 1, NULL, true) ==
+	    OPENVPN_PLUGIN_FUNC_ERROR, "hub: foreign root refused");
+	expect_hub_verdict(1, &w.fca, SVPN_RULE_CA_PIN,
+	    "not one of the pinned", NULL);
+
+	/* The env's root is pinned (staff) but not the one checked. */
+	log_clear();
+	CHECK(verify_at(h, chain, 2, 1, NULL, true) ==
+	    OPENVPN_PLUGIN_FUNC_SUCCESS, "hub: depth 1 accepted");
+	expect_hub_verdict(1, &w.ca, NULL, NULL, NULL);
+	CHECK(verify_at(h, chain, 2, 0, w.sca.env_fp, true) ==
+	    OPENVPN_PLUGIN_FUNC_ERROR, "hub: env root not the checked one");
+	expect_hub_verdict(0, &w.appl, SVPN_RULE_CA_PIN,
+	    "not the root checked in this handshake", NULL);
+
+	/* One root for both classes, and a name both patterns take. */
+	write_hub_policy(HUB_APPL_NAMES ", \"shared-*\"", HUB_STAFF_NAMES
+	    ", \"shared-*\"", true);
+	hub_leaf(h, &w.shared, &w.ca, SVPN_RULE_ROLE, "match both", NULL);
+	CHECK(log_has(PLOG_NOTE, "policy: reloaded"), "the reload is logged");
+	/* The appliances' root now pins staff too: staff-mallory is staff. */
+	hub_leaf(h, &w.staffwrong, &w.ca, NULL, "role staff",
+	    SVPN_ROLE_STAFF);
+	hub_leaf(h, &w.appl, &w.ca, NULL, NULL, SVPN_ROLE_APPLIANCE);
+	write_hub_policy(HUB_APPL_NAMES, HUB_STAFF_NAMES, false);
+	hub_leaf(h, &w.staffwrong, &w.ca, SVPN_RULE_ROLE, NULL, NULL);
+	drain();
+}
+
+static void
+case_hub_connect(openvpn_plugin_handle_t h)
+{
+	const char *argv[] = { "plugin.so", NULL };
+	struct env e = { .n = 0 };
+	json_t *ev;
+
+	drain();
+	peer_env(&e, &w.appl, &w.ca, APPL_IP, APPL_PORT, APPL_TUN);
+	CHECK(call(h, OPENVPN_PLUGIN_CLIENT_CONNECT_V2, argv, &e, -1, NULL) ==
+	    OPENVPN_PLUGIN_FUNC_SUCCESS, "CLIENT_CONNECT_V2 succeeds");
+	if ((ev = next_event(SVPN_EV_CLIENT_CONNECT)) != NULL) {
+		expect_str(ev, SVPN_EV_CN, "appliance-0042");
+		expect_str(ev, SVPN_EV_ROLE, SVPN_ROLE_APPLIANCE);
+		expect_str(ev, SVPN_EV_REAL_IP, APPL_IP);
+		expect_int(ev, SVPN_EV_REAL_PORT, APPL_PORT);
+		expect_str(ev, SVPN_EV_TUNNEL_IP, APPL_TUN);
+		expect_str(ev, SVPN_EV_SHA256, w.appl.ev_fp);
+		CHECK(json_object_size(ev) == 9, "client_connect: v, type, "
+		    "pid and six fields");
+		json_decref(ev);
+	}
+	env_free(&e);
+	peer_env(&e, &w.staff, &w.sca, STAFF_IP, STAFF_PORT, STAFF_TUN);
+	CHECK(call(h, OPENVPN_PLUGIN_CLIENT_CONNECT_V2, argv, &e, -1, NULL) ==
+	    OPENVPN_PLUGIN_FUNC_SUCCESS, "CLIENT_CONNECT_V2 (staff) succeeds");
+	if ((ev = next_event(SVPN_EV_CLIENT_CONNECT)) != NULL) {
+		expect_str(ev, SVPN_EV_CN, "staff-alice");
+		expect_str(ev, SVPN_EV_ROLE, SVPN_ROLE_STAFF);
+		expect_str(ev, SVPN_EV_TUNNEL_IP, STAFF_TUN);
+		json_decref(ev);
+	}
+	env_free(&e);
+	/* No role: connected all the same, said so, no role field. */
+	log_clear();
+	peer_env(&e, &w.printer, &w.ca, APPL_IP, APPL_PORT, "203.0.113.11");
+	CHECK(call(h, OPENVPN_PLUGIN_CLIENT_CONNECT_V2, argv, &e, -1, NULL) ==
+	    OPENVPN_PLUGIN_FUNC_SUCCESS, "CLIENT_CONNECT_V2 without a role "
+	    "succeeds");
+	if ((ev = next_event(SVPN_EV_CLIENT_CONNECT)) != NULL) {
+		expect_str(ev, SVPN_EV_CN, "printer-7");
+		expect_str(ev, SVPN_EV_ROLE, NULL);
+		json_decref(ev);
+	}
+	CHECK(log_has(PLOG_WARN, "client 'printer-7' connected without a "
+	    "role"), "and warns");
+	env_free(&e);
+}
+
+static void
+case_hub_learn(openvpn_plugin_handle_t h)
+{
+	struct env e = { .n = 0 }, empty = { .n = 0 };
+	const char *argv_nocn[] = { "plugin.so", "add", APPL_TUN, NULL };
+
+	drain();
+	peer_env(&e, &w.appl, &w.ca, APPL_IP, APPL_PORT, APPL_TUN);
+	CHECK(learn(h, "add", APPL_TUN, "appliance-0042", &e) ==
+	    OPENVPN_PLUGIN_FUNC_SUCCESS, "LEARN_ADDRESS add (appliance)");
+	expect_learn("add", APPL_TUN, "appliance-0042", SVPN_ROLE_APPLIANCE);
+	CHECK(learn(h, "update", APPL_TUN, "appliance-0042", &e) ==
+	    OPENVPN_PLUGIN_FUNC_SUCCESS, "LEARN_ADDRESS update (appliance)");
+	expect_learn("update", APPL_TUN, "appliance-0042",
+	    SVPN_ROLE_APPLIANCE);
+	/* The cn from the env when argv has none. */
+	CHECK(call(h, OPENVPN_PLUGIN_LEARN_ADDRESS, argv_nocn, &e, -1, NULL) ==
+	    OPENVPN_PLUGIN_FUNC_SUCCESS, "LEARN_ADDRESS add without a cn");
+	expect_learn("add", APPL_TUN, "appliance-0042", SVPN_ROLE_APPLIANCE);
+	env_free(&e);
+
+	peer_env(&e, &w.staff, &w.sca, STAFF_IP, STAFF_PORT, STAFF_TUN);
+	CHECK(learn(h, "add", STAFF_TUN, "staff-alice", &e) ==
+	    OPENVPN_PLUGIN_FUNC_SUCCESS, "LEARN_ADDRESS add (staff)");
+	expect_learn("add", STAFF_TUN, "staff-alice", SVPN_ROLE_STAFF);
+	/* An IPv6 address and an iroute subnet, as openvpn prints them. */
+	CHECK(learn(h, "add", "2001:db8::10", "staff-alice", &e) ==
+	    OPENVPN_PLUGIN_FUNC_SUCCESS, "LEARN_ADDRESS add IPv6");
+	expect_learn("add", "2001:db8::10", "staff-alice", SVPN_ROLE_STAFF);
+	env_free(&e);
+
+	/* No role: not routed, and said so. */
+	peer_env(&e, &w.printer, &w.ca, APPL_IP, APPL_PORT, "203.0.113.11");
+	log_clear();
+	CHECK(learn(h, "add", "203.0.113.11", "printer-7", &e) ==
+	    OPENVPN_PLUGIN_FUNC_ERROR, "LEARN_ADDRESS add without a role "
+	    "fails");
+	expect_learn("add", "203.0.113.11", "printer-7", NULL);
+	CHECK(log_has(PLOG_ERR, "learn-address: refusing to route "
+	    "203.0.113.11 to 'printer-7': no role: no class"), "and says so");
+	CHECK(learn(h, "update", "203.0.113.11", "printer-7", &e) ==
+	    OPENVPN_PLUGIN_FUNC_ERROR, "LEARN_ADDRESS update without a role "
+	    "fails");
+	expect_learn("update", "203.0.113.11", "printer-7", NULL);
+	env_free(&e);
+	/* A staff name whose chain ends in the appliances' root. */
+	peer_env(&e, &w.staffwrong, &w.ca, APPL_IP, APPL_PORT,
+	    "203.0.113.12");
+	CHECK(learn(h, "add", "203.0.113.12", "staff-mallory", &e) ==
+	    OPENVPN_PLUGIN_FUNC_ERROR, "LEARN_ADDRESS add: staff name under "
+	    "the appliances' root fails");
+	expect_learn("add", "203.0.113.12", "staff-mallory", NULL);
+	/*
+	 * argv's cn is not the env's (openvpn keeps them equal): the env's
+	 * chain is not that cn's, so no role even for an appliance's name.
+	 */
+	log_clear();
+	CHECK(learn(h, "add", "203.0.113.12", "appliance-0042", &e) ==
+	    OPENVPN_PLUGIN_FUNC_ERROR, "LEARN_ADDRESS with a cn not the "
+	    "env's fails");
+	expect_learn("add", "203.0.113.12", "appliance-0042", NULL);
+	CHECK(log_has(PLOG_ERR, "the CN differs from the one in openvpn's "
+	    "env"), "and says why");
+	env_free(&e);
+	/* A chain openvpn never verified: no digests in the env. */
+	env_add(&e, "common_name=appliance-0042");
+	CHECK(learn(h, "add", APPL_TUN, "appliance-0042", &e) ==
+	    OPENVPN_PLUGIN_FUNC_ERROR, "LEARN_ADDRESS add with no chain in "
+	    "the env fails");
+	expect_learn("add", APPL_TUN, "appliance-0042", NULL);
+	env_free(&e);
+
+	/* delete: openvpn gives no cn and an empty env; always succeeds. */
+	CHECK(learn(h, "delete", APPL_TUN, NULL, &empty) ==
+	    OPENVPN_PLUGIN_FUNC_SUCCESS, "LEARN_ADDRESS delete succeeds");
+	expect_learn("delete", APPL_TUN, NULL, NULL);
+	CHECK(learn(h, "delete", "203.0.113.11", "printer-7", &empty) ==
+	    OPENVPN_PLUGIN_FUNC_SUCCESS, "LEARN_ADDRESS delete of a peer "
+	    "without a role succeeds");
+	expect_learn("delete", "203.0.113.11", NULL, NULL);
+	CHECK(learn(h, "delete", NULL, NULL, &empty) ==
+	    OPENVPN_PLUGIN_FUNC_SUCCESS, "LEARN_ADDRESS delete without an "
+	    "address succeeds");
+	expect_learn("delete", NULL, NULL, NULL);
+	/* An op openvpn does not have: as strict as add. */
+	CHECK(learn(h, "frobnicate", APPL_TUN, "printer-7", &empty) ==
+	    OPENVPN_PLUGIN_FUNC_ERROR, "LEARN_ADDRESS unknown op without a "
+	    "role fails");
+	expect_learn("frobnicate", APPL_TUN, "printer-7", NULL);
+	drain();
+}
+
+static void
+case_hub_disconnect(openvpn_plugin_handle_t h)
+{
+	const char *argv[] = { "plugin.so", NULL };
+	struct env e = { .n = 0 };
+	json_t *ev;
+
+	drain();
+	peer_env(&e, &w.appl, &w.ca, APPL_IP, APPL_PORT, APPL_TUN);
+	env_add(&e, "bytes_received=5000000000");
+	env_add(&e, "bytes_sent=1234");
+	env_add(&e, "time_duration=3600");
+	CHECK(call(h, OPENVPN_PLUGIN_CLIENT_DISCONNECT, argv, &e, -1, NULL) ==
+	    OPENVPN_PLUGIN_FUNC_SUCCESS, "CLIENT_DISCONNECT succeeds");
+	if ((ev = next_event(SVPN_EV_CLIENT_DISCONNECT)) != NULL) {
+		expect_str(ev, SVPN_EV_CN, "appliance-0042");
+		expect_str(ev, SVPN_EV_ROLE, SVPN_ROLE_APPLIANCE);
+		expect_str(ev, SVPN_EV_REAL_IP, APPL_IP);
+		expect_str(ev, SVPN_EV_TUNNEL_IP, APPL_TUN);
+		expect_int(ev, SVPN_EV_BYTES_IN, 5000000000LL);
+		expect_int(ev, SVPN_EV_BYTES_OUT, 1234);
+		expect_int(ev, SVPN_EV_DURATION_S, 3600);
+		CHECK(json_object_size(ev) == 10, "client_disconnect: v, type, "
+		    "pid and seven fields");
+		json_decref(ev);
+	}
+	env_free(&e);
+	peer_env(&e, &w.printer, &w.ca, APPL_IP, APPL_PORT, "203.0.113.11");
+	CHECK(call(h, OPENVPN_PLUGIN_CLIENT_DISCONNECT, argv, &e, -1, NULL) ==
+	    OPENVPN_PLUGIN_FUNC_SUCCESS, "CLIENT_DISCONNECT without a role "
+	    "succeeds");
+	if ((ev = next_event(SVPN_EV_CLIENT_DISCONNECT)) != NULL) {
+		expect_str(ev, SVPN_EV_ROLE, NULL);
+		expect_str(ev, SVPN_EV_BYTES_IN, NULL);
+		json_decref(ev);
+	}
+	env_free(&e);
+	/* A hook hub mode did not ask for: ignored, no event. */
+	env_add(&e, "verb=3");
+	CHECK(call(h, OPENVPN_PLUGIN_UP, argv, &e, -1, NULL) ==
+	    OPENVPN_PLUGIN_FUNC_SUCCESS, "hub: UP is ignored");
+	env_free(&e);
+}
+
+/* A broken, then missing, policy: every role is gone; delete still works. */
+static void
+case_hub_bad_policy(openvpn_plugin_handle_t h)
+{
+	const char *argv[] = { "plugin.so", NULL };
+	struct cert *chain[] = { &w.appl, &w.ca };
+	struct env e = { .n = 0 }, empty = { .n = 0 };
+	char path[160];
+	openvpn_plugin_handle_t h2;
+	json_t *ev;
+
+	drain();
+	log_clear();
+	/* A client policy where the hub's should be. */
+	write_file(w.hubpolicy, "{\"server_names\": [\"hub1.example\"], "
+	    "\"ca_sha256\": [\"" "00000000000000000000000000000000"
+	    "00000000000000000000000000000000\"]}", 0644);
+	peer_from(APPL_IP, APPL_PORT);
+	CHECK(verify_at(h, chain, 2, 1, NULL, true) ==
+	    OPENVPN_PLUGIN_FUNC_ERROR, "hub: invalid policy: root refused");
+	expect_hub_verdict(1, &w.ca, SVPN_RULE_POLICY,
+	    "unknown key 'server_names'", NULL);
+	CHECK(verify_at(h, chain, 2, 0, NULL, true) ==
+	    OPENVPN_PLUGIN_FUNC_ERROR, "hub: invalid policy: leaf refused");
+	expect_hub_verdict(0, &w.appl, SVPN_RULE_POLICY, NULL, NULL);
+	CHECK(log_has(PLOG_ERR, "every client certificate will be refused"),
+	    "an invalid policy is logged as an error");
+	peer_env(&e, &w.appl, &w.ca, APPL_IP, APPL_PORT, APPL_TUN);
+	log_clear();
+	CHECK(learn(h, "add", APPL_TUN, "appliance-0042", &e) ==
+	    OPENVPN_PLUGIN_FUNC_ERROR, "invalid policy: add refused");
+	expect_learn("add", APPL_TUN, "appliance-0042", NULL);
+	CHECK(log_has(PLOG_ERR, "no role: the policy is unusable"),
+	    "and says why");
+	CHECK(learn(h, "delete", APPL_TUN, NULL, &empty) ==
+	    OPENVPN_PLUGIN_FUNC_SUCCESS, "invalid policy: delete succeeds");
+	expect_learn("delete", APPL_TUN, NULL, NULL);
+	CHECK(call(h, OPENVPN_PLUGIN_CLIENT_CONNECT_V2, argv, &e, -1, NULL) ==
+	    OPENVPN_PLUGIN_FUNC_SUCCESS, "invalid policy: connect succeeds");
+	if ((ev = next_event(SVPN_EV_CLIENT_CONNECT)) != NULL) {
+		expect_str(ev, SVPN_EV_ROLE, NULL);
+		json_decref(ev);
+	}
+	write_hub_policy(HUB_APPL_NAMES, HUB_STAFF_NAMES, false);
+	CHECK(learn(h, "add", APPL_TUN, "appliance-0042", &e) ==
+	    OPENVPN_PLUGIN_FUNC_SUCCESS, "policy restored: add succeeds");
+	expect_learn("add", APPL_TUN, "appliance-0042", SVPN_ROLE_APPLIANCE);
+
+	/* Missing when openvpn starts: loads, refuses everything. */
+	snprintf(path, sizeof(path), "%s/no-such-hub-policy.json", w.dir);
+	log_clear();
+	h2 = open_hub(path);
+	CHECK(h2 != NULL, "hub: a missing policy still loads");
+	CHECK(log_has(PLOG_ERR, "every client certificate will be refused"),
+	    "and says so");
+	CHECK(verify_at(h2, chain, 2, 1, NULL, true) ==
+	    OPENVPN_PLUGIN_FUNC_ERROR, "hub: missing policy: root refused");
+	expect_hub_verdict(1, &w.ca, SVPN_RULE_POLICY, "no such file", NULL);
+	CHECK(learn(h2, "add", APPL_TUN, "appliance-0042", &e) ==
+	    OPENVPN_PLUGIN_FUNC_ERROR, "hub: missing policy: add refused");
+	expect_learn("add", APPL_TUN, "appliance-0042", NULL);
+	env_free(&e);
+	w.close_v1(h2);
+	drain();
+}
+
+static void
+case_hub(void)
+{
+	openvpn_plugin_handle_t h;
+
+	w.hub_keys = true;
+	write_hub_policy(HUB_APPL_NAMES, HUB_STAFF_NAMES, false);
+	case_hub_args();
+	log_clear();
+	h = open_hub(w.hubpolicy);
+	CHECK(h != NULL, "mode=hub loads");
+	if (h == NULL)
+		return;
+	CHECK(log_has(PLOG_NOTE, "mode=hub: policy ") &&
+	    log_has(PLOG_NOTE, "appliances: 1 names, 1 pinned roots; "
+	    "staff: 2 names, 1 pinned roots"), "open logs the hub policy");
+	case_hub_verify(h);
+	case_hub_connect(h);
+	case_hub_learn(h);
+	case_hub_disconnect(h);
+	case_hub_bad_policy(h);
+	w.close_v1(h);
+	peer_from(HUB_IP, HUB_PORT);
+	w.hub_keys = false;
+}
+
+/* Hub mode: N appliance handshakes and N LEARN_ADDRESS adds, timed. */
+static void
+bench_hub(long n)
+{
+	struct cert *chain[] = { &w.appl, &w.ca };
+	struct env e1 = { .n = 0 }, e0 = { .n = 0 }, el = { .n = 0 };
+	const char *a1[] = { "plugin.so", "1", "CN=Support Root CA", NULL };
+	const char *a0[] = { "plugin.so", "0", "CN=appliance-0042", NULL };
+	const char *al[] = { "plugin.so", "add", APPL_TUN, "appliance-0042",
+	    NULL };
+	struct openvpn_plugin_args_func_in in1 = {
+		.type = OPENVPN_PLUGIN_TLS_VERIFY, .argv = a1, .envp = e1.v,
+		.current_cert_depth = 1, .current_cert = w.ca.x509,
+	};
+	struct openvpn_plugin_args_func_in in0 = {
+		.type = OPENVPN_PLUGIN_TLS_VERIFY, .argv = a0, .envp = e0.v,
+		.current_cert_depth = 0, .current_cert = w.appl.x509,
+	};
+	struct openvpn_plugin_args_func_in inl = {
+		.type = OPENVPN_PLUGIN_LEARN_ADDRESS, .argv = al, .envp = el.v,
+		.current_cert_depth = -1,
+	};
+	struct openvpn_plugin_args_func_return ret = { .return_list = NULL };
+	double t0, d0 = 0, d1 = 0, dl = 0, worst = 0, t;
+	openvpn_plugin_handle_t h;
+	long i;
+	int rc;
+
+	write_hub_policy(HUB_APPL_NAMES, HUB_STAFF_NAMES, false);
+	if ((h = open_hub(w.hubpolicy)) == NULL)
+		die("bench: mode=hub does not load");
+	in1.handle = in0.handle = inl.handle = h;
+	verify_env(&e1, chain, 2, 1);
+	verify_env(&e0, chain, 2, 0);
+	peer_env(&el, &w.appl, &w.ca, APPL_IP, APPL_PORT, APPL_TUN);
+	drain();
+	for (i = 0; i < n; i++) {
+		t0 = now_us();
+		rc = w.func_v3(OPENVPN_PLUGINv3_STRUCTVER, &in1, &ret);
+		d1 += now_us() - t0;
+		t0 = now_us();
+		rc |= w.func_v3(OPENVPN_PLUGINv3_STRUCTVER, &in0, &ret);
+		t = now_us() - t0;
+		d0 += t;
+		worst = t > worst ? t : worst;
+		t0 = now_us();
+		rc |= w.func_v3(OPENVPN_PLUGINv3_STRUCTVER, &inl, &ret);
+		dl += now_us() - t0;
+		if (rc != OPENVPN_PLUGIN_FUNC_SUCCESS)
+			die("bench: hub refused the appliance");
+		drain();
+	}
+	printf("bench: hub TLS_VERIFY depth 0: %.1f us per call (worst %.0f "
+	    "us); depth 1: %.1f us per call; LEARN_ADDRESS add: %.1f us per "
+	    "call; %ld connects\n", d0 / (double)n, worst, d1 / (double)n,
+	    dl / (double)n, n);
+	w.close_v1(h);
+	env_free(&e1);
+	env_free(&e0);
+	env_free(&el);
+}
+
 static void
 load(const char *so)
 {
@@ -1356,10 +2023,12 @@ main(int argc, char **argv)
 	case_not_openssl();
 	case_hooks();
 	case_privilege_drop();
+	case_hub();
 	case_no_daemon();
 	if (bench_n > 0) {
 		alarm(0);
 		bench(bench_n);
+		bench_hub(bench_n);
 	}
 	CHECK(!plog.bad_name, "every log line names the plugin 'supportvpn'");
 

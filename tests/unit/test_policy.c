@@ -2,7 +2,8 @@
 /*
  * Unit tests for the plugin's plain modules: the policy parser and name
  * matcher, fingerprints, the consent check (against a fake /proc), event
- * JSON escaping and size limits, the event sender, and argument parsing.
+ * JSON escaping and size limits, the events of both modes, the event
+ * sender, and argument parsing.
  * Links plugin/{policy,consent,event,args}.c; needs jansson, no OpenSSL.
  */
 #include <errno.h>
@@ -866,7 +867,8 @@ expect_fields(struct event_buf *b, const char *type, const char *const *kv)
 		if (v == NULL)
 			fail_msg("%s: no '%s'", type, kv[i]);
 		if (json_is_integer(v))
-			assert_int_equal(json_integer_value(v), atoi(kv[i + 1]));
+			assert_int_equal(json_integer_value(v),
+			    strtoll(kv[i + 1], NULL, 10));
 		else
 			assert_string_equal(json_string_value(v), kv[i + 1]);
 	}
@@ -1002,6 +1004,68 @@ test_sender(void **state)
 	assert_int_equal(s.fd, -1);
 }
 
+static void
+test_event_hub(void **state)
+{
+	const char *envp[] = {
+		"common_name=appliance-0042", "trusted_ip=198.51.100.20",
+		"trusted_port=40001", "untrusted_ip=198.51.100.21",
+		"untrusted_port=40002", "ifconfig_pool_remote_ip=203.0.113.9",
+		"tls_digest_sha256_0=" FP_COLON, "bytes_received=5000000000",
+		"bytes_sent=123", "time_duration=3600", NULL,
+	};
+	const char *bad[] = { "common_name=staff-a", "bytes_received=-1",
+	    "bytes_sent=12x", "time_duration=99999999999999999999",
+	    "trusted_ip6=2001:db8::20", "trusted_port=70000", NULL };
+	const char *none[] = { NULL };
+	const char *const *e = envp;
+	struct event_buf b;
+
+	event_hub_tls_verify(&b, 77, e, 0, NULL, "ok", "sha256:" FP_HEX,
+	    "appliance-0042", 14, SVPN_ROLE_APPLIANCE);
+	expect_fields(&b, "tls_verify", (const char *const []){ "depth", "0",
+	    "result", "accepted", "reason", "ok", "sha256", "sha256:" FP_HEX,
+	    "cn", "appliance-0042", "real_ip", "198.51.100.21", "real_port",
+	    "40002", "role", "appliance", NULL });
+	event_hub_tls_verify(&b, 77, e, 0, SVPN_RULE_ROLE, "why", NULL,
+	    "x", 1, NULL);
+	expect_fields(&b, "tls_verify", (const char *const []){ "depth", "0",
+	    "result", "refused", "rule", "role", "reason", "why", "cn", "x",
+	    "real_ip", "198.51.100.21", "real_port", "40002", NULL });
+	event_client_connect(&b, 77, e, SVPN_ROLE_APPLIANCE);
+	expect_fields(&b, "client_connect", (const char *const []){ "cn",
+	    "appliance-0042", "role", "appliance", "real_ip",
+	    "198.51.100.20", "real_port", "40001", "tunnel_ip",
+	    "203.0.113.9", "sha256", "sha256:" FP_HEX, NULL });
+	event_client_connect(&b, 77, none, NULL);
+	expect_fields(&b, "client_connect", (const char *const []){ NULL });
+	event_learn_address(&b, 77, "add", "203.0.113.9", "appliance-0042",
+	    SVPN_ROLE_APPLIANCE);
+	expect_fields(&b, "learn_address", (const char *const []){ "op", "add",
+	    "addr", "203.0.113.9", "cn", "appliance-0042", "role",
+	    "appliance", NULL });
+	event_learn_address(&b, 77, "delete", "203.0.113.9", NULL, NULL);
+	expect_fields(&b, "learn_address", (const char *const []){ "op",
+	    "delete", "addr", "203.0.113.9", NULL });
+	/* Counters past 2^32 stay whole. */
+	event_client_disconnect(&b, 77, e, SVPN_ROLE_STAFF);
+	expect_fields(&b, "client_disconnect", (const char *const []){ "cn",
+	    "appliance-0042", "role", "staff", "real_ip", "198.51.100.20",
+	    "tunnel_ip", "203.0.113.9", "bytes_in", "5000000000",
+	    "bytes_out", "123", "duration_s", "3600", NULL });
+	/* Counters that are not counts are left out; an IPv6 peer. */
+	event_client_disconnect(&b, 77, bad, NULL);
+	expect_fields(&b, "client_disconnect", (const char *const []){ "cn",
+	    "staff-a", "real_ip", "2001:db8::20", NULL });
+	event_client_connect(&b, 77, bad, NULL);
+	expect_fields(&b, "client_connect", (const char *const []){ "cn",
+	    "staff-a", "real_ip", "2001:db8::20", NULL });
+	assert_int_equal(event_env_count(e, "bytes_received"), 5000000000LL);
+	assert_int_equal(event_env_count(bad, "bytes_received"), -1);
+	assert_int_equal(event_env_count(bad, "time_duration"), -1);
+	assert_int_equal(event_env_count(bad, "nothing"), -1);
+}
+
 /* --- arguments --- */
 
 static int
@@ -1060,6 +1124,64 @@ test_args(void **state)
 	assert_int_equal(parse_args(toolong, &a, why, sizeof(why)), -1);
 	assert_non_null(strstr(why, "too long for a unix socket"));
 	assert_null(a.events);
+}
+
+static void
+test_args_mode(void **state)
+{
+	const char *client[] = { "/p.so", "mode=client", "events=/e",
+	    "consent=/c", "policy=/p", NULL };
+	const char *hub[] = { "/p.so", "policy=/p", "mode=hub", "events=/e",
+	    NULL };
+	const char *hub_consent[] = { "/p.so", "mode=hub", "events=/e",
+	    "consent=/c", "policy=/p", NULL };
+	const char *hub_missing[] = { "/p.so", "mode=hub", NULL };
+	const char *client_missing[] = { "/p.so", "mode=client", "events=/e",
+	    "policy=/p", NULL };
+	const char *bad_mode[] = { "/p.so", "mode=server", "events=/e",
+	    NULL };
+	const char *twice[] = { "/p.so", "mode=hub", "mode=hub", "events=/e",
+	    "policy=/p", NULL };
+	const char *hub_unknown[] = { "/p.so", "mode=hub", "events=/e",
+	    "policy=/p", "grants=/g", NULL };
+	struct args a;
+	char why[512];
+
+	assert_int_equal(parse_args(client, &a, why, sizeof(why)), 0);
+	assert_int_equal(a.mode, ARGS_MODE_CLIENT);
+	assert_string_equal(a.consent, "/c");
+	args_deinit(&a);
+
+	assert_int_equal(parse_args(hub, &a, why, sizeof(why)), 0);
+	assert_int_equal(a.mode, ARGS_MODE_HUB);
+	assert_string_equal(a.events, "/e");
+	assert_string_equal(a.policy, "/p");
+	assert_null(a.consent);
+	args_deinit(&a);
+
+	assert_int_equal(parse_args(hub_consent, &a, why, sizeof(why)), -1);
+	assert_non_null(strstr(why, "consent= is refused in mode=hub"));
+	assert_null(strstr(why, "missing"));
+	assert_null(a.events);
+
+	assert_int_equal(parse_args(hub_missing, &a, why, sizeof(why)), -1);
+	assert_non_null(strstr(why, "missing events=PATH policy=PATH;"));
+
+	assert_int_equal(parse_args(client_missing, &a, why, sizeof(why)),
+	    -1);
+	assert_non_null(strstr(why, "missing consent=PATH;"));
+
+	/* An unknown mode is named; what it would require is not guessed. */
+	assert_int_equal(parse_args(bad_mode, &a, why, sizeof(why)), -1);
+	assert_non_null(strstr(why, "unknown mode 'server' (client or hub)"));
+	assert_null(strstr(why, "missing"));
+
+	assert_int_equal(parse_args(twice, &a, why, sizeof(why)), -1);
+	assert_non_null(strstr(why, "'mode=hub' given twice"));
+
+	assert_int_equal(parse_args(hub_unknown, &a, why, sizeof(why)), -1);
+	assert_non_null(strstr(why, "unknown argument 'grants'"));
+	assert_non_null(strstr(why, "usage: "));
 }
 
 /* --- the policy file cache --- */
@@ -1145,11 +1267,13 @@ main(void)
 		cmocka_unit_test(test_event_build),
 		cmocka_unit_test(test_event_size_limit),
 		cmocka_unit_test(test_event_hooks),
+		cmocka_unit_test(test_event_hub),
 		cmocka_unit_test(test_printable),
 		cmocka_unit_test(test_env),
 		cmocka_unit_test_setup_teardown(test_sender,
 		    tmp_setup, tmp_teardown),
 		cmocka_unit_test(test_args),
+		cmocka_unit_test(test_args_mode),
 		cmocka_unit_test_setup_teardown(test_policy_file,
 		    tmp_setup, tmp_teardown),
 	};
