@@ -495,6 +495,7 @@ static const char *const owned_options[] = {
 	"management-client-auth", "management-log-cache",
 	"daemon", "log", "log-append", "syslog", "writepid", "plugin",
 	"config", "remap-usr1", "suppress-timestamps",
+	"machine-readable-output",
 };
 
 static bool

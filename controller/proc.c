@@ -144,6 +144,7 @@ proc_build_argv(const struct config *cfg)
 		"--management", cfg->mgmt_sock, "unix",
 		"--management-hold", "--management-signal",
 		"--writepid", cfg->pid_file, "--suppress-timestamps",
+		"--machine-readable-output",
 	};
 	char arg[3][4200];
 	struct passwd *pw;
@@ -182,6 +183,12 @@ fail:
 	return NULL;
 }
 
+/* openvpn's msg() flags (src/openvpn/error.h). */
+#define OVPN_M_FATAL	(1u << 4)
+#define OVPN_M_NONFATAL	(1u << 5)
+#define OVPN_M_WARN	(1u << 6)
+#define OVPN_M_DEBUG	(1u << 7)
+
 /* openvpn's most telling line: the last one that reports an error. */
 static bool
 looks_like_error(const char *line)
@@ -196,10 +203,54 @@ looks_like_error(const char *line)
 	return false;
 }
 
+/*
+ * --machine-readable-output: "<seconds>.<micro> <flags in hex> <text>".
+ * The flags become the letters openvpn's management interface uses for
+ * its >LOG lines (F fatal, N non-fatal error, W warning, D debug, I
+ * information), so the log events need no second copy of every line over
+ * the management socket. Anything else (a line openvpn printed before it
+ * parsed its options) is passed on as it is, without flags.
+ */
+static const char *
+split_line(const char *line, char *flags, size_t flen)
+{
+	const char *p = line;
+	unsigned long f;
+	char *end;
+	size_t n = 0;
+
+	flags[0] = '\0';
+	while (*p >= '0' && *p <= '9')
+		p++;
+	if (p == line || *p++ != '.')
+		return line;
+	while (*p >= '0' && *p <= '9')
+		p++;
+	if (*p++ != ' ')
+		return line;
+	f = strtoul(p, &end, 16);
+	if (end == p || *end != ' ')
+		return line;
+	if ((f & OVPN_M_FATAL) && n + 1 < flen)
+		flags[n++] = 'F';
+	if ((f & OVPN_M_NONFATAL) && n + 1 < flen)
+		flags[n++] = 'N';
+	if ((f & OVPN_M_WARN) && n + 1 < flen)
+		flags[n++] = 'W';
+	if ((f & OVPN_M_DEBUG) && n + 1 < flen)
+		flags[n++] = 'D';
+	if (n == 0 && n + 1 < flen)
+		flags[n++] = 'I';
+	flags[n] = '\0';
+	return end + 1;
+}
+
 static void
-on_out_line(const char *line, void *arg)
+on_out_line(const char *raw, void *arg)
 {
 	struct proc *p = arg;
+	char flags[8];
+	const char *line = split_line(raw, flags, sizeof(flags));
 
 	if (line[0] == '\0')
 		return;
@@ -212,7 +263,7 @@ on_out_line(const char *line, void *arg)
 	    strcmp(line, "Options error: Please correct these errors.") != 0)
 		util_copy_printable(p->last_error, sizeof(p->last_error), line);
 	if (p->cb.on_line != NULL)
-		p->cb.on_line(line, p->arg);
+		p->cb.on_line(line, flags, p->arg);
 }
 
 static void

@@ -26,8 +26,9 @@ struct proc_callbacks {
 	 */
 	void	(*on_exited)(int pid, int64_t exit_status, int term_signal,
 		    const char *why, int64_t restart_ms, void *arg);
-	/* One line of openvpn's output, borrowed; may be NULL. */
-	void	(*on_line)(const char *line, void *arg);
+	/* One line of openvpn's output and its flags ("W", "I", ...; "" if
+	 * openvpn gave none), borrowed; may be NULL. */
+	void	(*on_line)(const char *line, const char *flags, void *arg);
 };
 
 /* cfg is borrowed and must outlive the proc. NULL + errno. */

@@ -822,8 +822,7 @@ on_mgmt_up(void *arg)
 	    on_setup_answer, v)) < 0 ||
 	    (rc = mgmt_send(v->mgmt, "state on", MGMT_EXPECT_LINE,
 	    on_setup_answer, v)) < 0 ||
-	    (rc = mgmt_send(v->mgmt, "log on", MGMT_EXPECT_LINE,
-	    on_setup_answer, v)) < 0 ||
+
 	    (rc = mgmt_send(v->mgmt, bc, MGMT_EXPECT_LINE,
 	    on_setup_answer, v)) < 0 ||
 	    (rc = mgmt_send(v->mgmt, "version", MGMT_EXPECT_BLOCK,
@@ -963,6 +962,11 @@ on_tls_verify(struct vpn *v, json_t *ev)
 
 	if (strcmp(ev_str(ev, SVPN_EV_RESULT), SVPN_RESULT_ACCEPTED) == 0) {
 		if (depth == 0) {
+			char shown[256];
+
+			util_copy_printable(shown, sizeof(shown), cn);
+			log_info("plugin: accepted hub certificate '%s' (depth 0, "
+			    "%s)", shown, ev_str(ev, SVPN_EV_SHA256));
 			util_copy_printable(v->server_cn, sizeof(v->server_cn),
 			    cn);
 			util_copy_printable(v->server_sha256,
@@ -1015,12 +1019,14 @@ on_plugin_event(json_t *ev, pid_t sender, void *arg)
  * lines such as "VERIFY ERROR: depth=0, error=certificate has expired: ...".
  */
 static void
-on_proc_line(const char *line, void *arg)
+on_proc_line(const char *line, const char *flags, void *arg)
 {
 	struct vpn *v = arg;
 	const char *p, *err;
 
 	events_drain(v->events);
+	emit(v, "openvpn", json_pack("{s:s, s:s, s:s}", "kind", "log",
+	    "flags", flags, "text", line));
 	if ((p = strstr(line, "VERIFY ")) == NULL || strstr(p, "ERROR") ==
 	    NULL || strncmp(p, "VERIFY OK", 9) == 0)
 		return;

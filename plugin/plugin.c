@@ -189,9 +189,14 @@ log_verdict(struct plugin *p, int depth, const struct verify_result *res,
 		    "%d): %s: %s", whose, shown, depth,
 		    verify_rule_name(res->rule), res->reason);
 	else if (depth == 0)
-		plog(&p->plog, PLOG_NOTE, "accepted %s certificate '%s' "
-		    "(depth 0, %s)", hub_mode(p) ? hub_role_name(res->role) :
-		    "hub", shown, res->sha256);
+		/*
+		 * On an appliance supportvpnd logs the acceptance from the
+		 * event: a line here would cost openvpn a write in the middle
+		 * of every handshake.
+		 */
+		plog(&p->plog, hub_mode(p) ? PLOG_NOTE : PLOG_DEBUG,
+		    "accepted %s certificate '%s' (depth 0, %s)", hub_mode(p) ?
+		    hub_role_name(res->role) : "hub", shown, res->sha256);
 	else
 		plog(&p->plog, PLOG_DEBUG, "accepted certificate '%s' (depth "
 		    "%d): %s", shown, depth, res->reason);

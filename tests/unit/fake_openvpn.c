@@ -684,7 +684,8 @@ parse_args(int argc, char **argv)
 			F.mgmt_signal = true;
 		else if (strcmp(a, "--writepid") == 0 && more)
 			F.pid_file = argv[++i];
-		else if (strcmp(a, "--suppress-timestamps") == 0)
+		else if (strcmp(a, "--suppress-timestamps") == 0 ||
+		    strcmp(a, "--machine-readable-output") == 0)
 			;
 		else if (strcmp(a, "--management-client-user") == 0 && more)
 			i++;	/* the test runs as that user */
