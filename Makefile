@@ -83,7 +83,8 @@ HUB_MODULE_OBJS	:= $(HUB_MODULE_SRCS:%.c=$(BUILD)/%.o)
 BENCH_SRCS	:= $(wildcard tests/bench/*.c)
 BENCH_BINS	:= $(BENCH_SRCS:tests/bench/%.c=$(BUILD)/bench/%)
 
-PROGRAMS := $(BUILD)/supportvpnd $(BUILD)/supportvpnctl $(PLUGIN)
+PROGRAMS := $(BUILD)/supportvpnd $(BUILD)/supportvpnctl $(PLUGIN) \
+	$(BUILD)/supportvpn-hubd
 
 .PHONY: all deps check unit system headers confcheck demo bench run \
 	install uninstall asan fuzz clean
@@ -154,6 +155,10 @@ $(BUILD)/tests/unit/test_hub_%.o: ALL_CFLAGS += -Ihub $(HUB_CFLAGS)
 $(BUILD)/libhub.a: $(HUB_MODULE_OBJS)
 	$(Q)rm -f $@ && ar rcs $@ $^
 
+$(BUILD)/supportvpn-hubd: $(BUILD)/hub/main.o $(BUILD)/libhub.a $(BUILD)/libsvd.a
+	@echo "  LD      $@"
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(HUB_LIBS)
+
 $(BUILD)/tests/test_hub_%: $(BUILD)/tests/unit/test_hub_%.o $(BUILD)/libhub.a $(BUILD)/libsvd.a
 	@mkdir -p $(@D)
 	@echo "  LD      $@"
@@ -199,11 +204,14 @@ unit: $(UNIT_BINS) $(HELPER_BINS) $(PLUGIN)
 
 # The example configuration names installed paths; check it with the
 # client configuration from this tree.
-confcheck: $(BUILD)/supportvpnd
+confcheck: $(BUILD)/supportvpnd $(BUILD)/supportvpn-hubd
 	$(Q)sed -e 's|/etc/supportvpn/client.ovpn|$(CURDIR)/conf/client.ovpn|' \
 		-e 's|/etc/supportvpn/policy.json|$(CURDIR)/conf/policy.json|' \
 		conf/supportvpnd.json > $(BUILD)/confcheck.json
 	$(Q)./$(BUILD)/supportvpnd -n --config $(BUILD)/confcheck.json
+	$(Q)sed -e 's|/etc/supportvpn-hub/grants.json|$(CURDIR)/$(BUILD)/confcheck-grants.json|' \
+		conf/hub/supportvpn-hubd.json > $(BUILD)/confcheck-hub.json
+	$(Q)./$(BUILD)/supportvpn-hubd -n --config $(BUILD)/confcheck-hub.json
 
 system: all
 	$(PYTEST) -p no:cacheprovider -v tests/system
@@ -235,16 +243,20 @@ run: all
 # Example configurations are installed only where none exists yet.
 install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(PLUGINDIR) \
-		$(DESTDIR)$(SYSCONFDIR)/supportvpn
+		$(DESTDIR)$(SYSCONFDIR)/supportvpn $(DESTDIR)$(SYSCONFDIR)/supportvpn-hub
 	install -m 0755 $(BUILD)/supportvpnd $(DESTDIR)$(SBINDIR)/supportvpnd
 	install -m 0755 $(BUILD)/supportvpnctl $(DESTDIR)$(BINDIR)/supportvpnctl
+	install -m 0755 $(BUILD)/supportvpn-hubd $(DESTDIR)$(SBINDIR)/supportvpn-hubd
 	install -m 0644 $(PLUGIN) $(DESTDIR)$(PLUGINDIR)/openvpn-plugin-supportvpn.so
 	for f in conf/supportvpnd.json conf/client.ovpn conf/policy.json; do \
 		[ -e $(DESTDIR)$(SYSCONFDIR)/supportvpn/$$(basename $$f) ] || \
 		install -m 0644 $$f $(DESTDIR)$(SYSCONFDIR)/supportvpn/; done
+	[ -e $(DESTDIR)$(SYSCONFDIR)/supportvpn-hub/supportvpn-hubd.json ] || \
+		install -m 0644 conf/hub/supportvpn-hubd.json $(DESTDIR)$(SYSCONFDIR)/supportvpn-hub/
 
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/supportvpnd $(DESTDIR)$(BINDIR)/supportvpnctl \
+		$(DESTDIR)$(SBINDIR)/supportvpn-hubd \
 		$(DESTDIR)$(PLUGINDIR)/openvpn-plugin-supportvpn.so
 	-rmdir $(DESTDIR)$(PLUGINDIR) 2>/dev/null
 
