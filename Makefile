@@ -84,7 +84,7 @@ BENCH_SRCS	:= $(wildcard tests/bench/*.c)
 BENCH_BINS	:= $(BENCH_SRCS:tests/bench/%.c=$(BUILD)/bench/%)
 
 PROGRAMS := $(BUILD)/supportvpnd $(BUILD)/supportvpnctl $(PLUGIN) \
-	$(BUILD)/supportvpn-hubd
+	$(BUILD)/supportvpn-hubd $(BUILD)/supportvpn-hub
 
 .PHONY: all deps check unit system headers confcheck demo bench run \
 	install uninstall asan fuzz clean
@@ -158,6 +158,10 @@ $(BUILD)/libhub.a: $(HUB_MODULE_OBJS)
 $(BUILD)/supportvpn-hubd: $(BUILD)/hub/main.o $(BUILD)/libhub.a $(BUILD)/libsvd.a
 	@echo "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(HUB_LIBS)
+
+$(BUILD)/supportvpn-hub: $(BUILD)/hub/cli.o $(BUILD)/libhub.a $(BUILD)/libsvd.a
+	@echo "  LD      $@"
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(JANSSON_LIBS)
 
 $(BUILD)/tests/test_hub_%: $(BUILD)/tests/unit/test_hub_%.o $(BUILD)/libhub.a $(BUILD)/libsvd.a
 	@mkdir -p $(@D)
@@ -247,6 +251,7 @@ install: all
 	install -m 0755 $(BUILD)/supportvpnd $(DESTDIR)$(SBINDIR)/supportvpnd
 	install -m 0755 $(BUILD)/supportvpnctl $(DESTDIR)$(BINDIR)/supportvpnctl
 	install -m 0755 $(BUILD)/supportvpn-hubd $(DESTDIR)$(SBINDIR)/supportvpn-hubd
+	install -m 0755 $(BUILD)/supportvpn-hub $(DESTDIR)$(SBINDIR)/supportvpn-hub
 	install -m 0644 $(PLUGIN) $(DESTDIR)$(PLUGINDIR)/openvpn-plugin-supportvpn.so
 	for f in conf/supportvpnd.json conf/client.ovpn conf/policy.json; do \
 		[ -e $(DESTDIR)$(SYSCONFDIR)/supportvpn/$$(basename $$f) ] || \
@@ -256,7 +261,7 @@ install: all
 
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/supportvpnd $(DESTDIR)$(BINDIR)/supportvpnctl \
-		$(DESTDIR)$(SBINDIR)/supportvpn-hubd \
+		$(DESTDIR)$(SBINDIR)/supportvpn-hubd $(DESTDIR)$(SBINDIR)/supportvpn-hub \
 		$(DESTDIR)$(PLUGINDIR)/openvpn-plugin-supportvpn.so
 	-rmdir $(DESTDIR)$(PLUGINDIR) 2>/dev/null
 
