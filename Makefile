@@ -35,7 +35,7 @@ endif
 DEB_PACKAGES := build-essential pkg-config libuv1-dev libjansson-dev \
 	libcmocka-dev libssl-dev libcurl4-openssl-dev openvpn openssl \
 	python3 python3-pytest dnsmasq-base iproute2 procps socat iputils-ping \
-	curl clang libclang-rt-14-dev libcrypt-dev
+	curl clang libclang-rt-14-dev libcrypt-dev libnftables-dev nftables
 
 UV_CFLAGS	= $(shell $(PKG_CONFIG) --cflags libuv jansson libcurl 2>/dev/null)
 UV_LIBS		= $(shell $(PKG_CONFIG) --libs libuv jansson libcurl libxcrypt 2>/dev/null)
@@ -44,6 +44,10 @@ BUILD_EPOCH	:= $(shell git log -1 --format=%ct 2>/dev/null || date +%s)
 JANSSON_CFLAGS	= $(shell $(PKG_CONFIG) --cflags jansson 2>/dev/null)
 JANSSON_LIBS	= $(shell $(PKG_CONFIG) --libs jansson 2>/dev/null)
 CMOCKA_LIBS	= $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null)
+# The hub daemon: libuv, jansson and libnftables; its CLI only jansson.
+HUB_PKGS	= libuv jansson libnftables
+HUB_CFLAGS	= $(shell $(PKG_CONFIG) --cflags $(HUB_PKGS) 2>/dev/null)
+HUB_LIBS	= $(shell $(PKG_CONFIG) --libs $(HUB_PKGS) 2>/dev/null)
 
 ALL_CFLAGS = $(WARN) $(CFLAGS) $(CPPFLAGS) -Iinclude -Icontroller $(UV_CFLAGS)
 
@@ -71,10 +75,16 @@ HELPER_BINS	:= $(BUILD)/tests/fake_openvpn $(BUILD)/tests/plugin_driver
 FUZZ_SRCS	:= $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS	:= $(FUZZ_SRCS:tests/fuzz/%.c=build-fuzz/%)
 FUZZ_SECONDS	?= 60
+# hub/: the vendor hub's daemon and CLI; everything but their main files
+# goes into libhub.a, which they and the test_hub_* unit tests link.
+HUB_MAINS	:= hub/main.c hub/cli.c
+HUB_MODULE_SRCS	:= $(filter-out $(HUB_MAINS),$(wildcard hub/*.c))
+HUB_MODULE_OBJS	:= $(HUB_MODULE_SRCS:%.c=$(BUILD)/%.o)
 BENCH_SRCS	:= $(wildcard tests/bench/*.c)
 BENCH_BINS	:= $(BENCH_SRCS:tests/bench/%.c=$(BUILD)/bench/%)
 
-PROGRAMS := $(BUILD)/supportvpnd $(BUILD)/supportvpnctl $(PLUGIN)
+PROGRAMS := $(BUILD)/supportvpnd $(BUILD)/supportvpnctl $(PLUGIN) \
+	$(BUILD)/supportvpn-hubd $(BUILD)/supportvpn-hub
 
 .PHONY: all deps check unit system headers confcheck demo bench run \
 	install uninstall asan fuzz clean
@@ -145,6 +155,25 @@ $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(BUILD)/libsvd.a
 	@echo "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(UV_LIBS) $(CMOCKA_LIBS)
 
+$(BUILD)/hub/%.o: ALL_CFLAGS += -Ihub $(HUB_CFLAGS)
+$(BUILD)/tests/unit/test_hub_%.o: ALL_CFLAGS += -Ihub $(HUB_CFLAGS)
+
+$(BUILD)/libhub.a: $(HUB_MODULE_OBJS)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/supportvpn-hubd: $(BUILD)/hub/main.o $(BUILD)/libhub.a $(BUILD)/libsvd.a
+	@echo "  LD      $@"
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(HUB_LIBS)
+
+$(BUILD)/supportvpn-hub: $(BUILD)/hub/cli.o $(BUILD)/libhub.a $(BUILD)/libsvd.a
+	@echo "  LD      $@"
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(JANSSON_LIBS)
+
+$(BUILD)/tests/test_hub_%: $(BUILD)/tests/unit/test_hub_%.o $(BUILD)/libhub.a $(BUILD)/libsvd.a
+	@mkdir -p $(@D)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(HUB_LIBS) $(CMOCKA_LIBS)
+
 $(BUILD)/tests/fake_openvpn: $(BUILD)/tests/unit/fake_openvpn.o
 	@mkdir -p $(@D)
 	@echo "  LD      $@"
@@ -170,9 +199,9 @@ deps:
 # Each header must compile on its own.
 headers: $(BUILD)/.flags
 	@mkdir -p $(BUILD)/headers
-	@for h in include/*.h controller/*.h plugin/*.h; do \
+	@for h in include/*.h controller/*.h plugin/*.h hub/*.h; do \
 		echo "#include \"$$(basename $$h)\"" > $(BUILD)/headers/t.c; \
-		$(CC) -I$$(dirname $$h) $(filter-out -MMD -MP,$(ALL_CFLAGS)) -Werror -fsyntax-only $(BUILD)/headers/t.c || { echo "headers: $$h does not compile alone" >&2; exit 1; }; \
+		$(CC) -I$$(dirname $$h) $(filter-out -MMD -MP,$(ALL_CFLAGS)) $(HUB_CFLAGS) -Werror -fsyntax-only $(BUILD)/headers/t.c || { echo "headers: $$h does not compile alone" >&2; exit 1; }; \
 	done; echo "headers: every header compiles alone"
 
 unit: $(UNIT_BINS) $(HELPER_BINS) $(PLUGIN)
@@ -185,11 +214,14 @@ unit: $(UNIT_BINS) $(HELPER_BINS) $(PLUGIN)
 
 # The example configuration names installed paths; check it with the
 # client configuration from this tree.
-confcheck: $(BUILD)/supportvpnd
+confcheck: $(BUILD)/supportvpnd $(BUILD)/supportvpn-hubd
 	$(Q)sed -e 's|/etc/supportvpn/client.ovpn|$(CURDIR)/conf/client.ovpn|' \
 		-e 's|/etc/supportvpn/policy.json|$(CURDIR)/conf/policy.json|' \
 		conf/supportvpnd.json > $(BUILD)/confcheck.json
 	$(Q)./$(BUILD)/supportvpnd -n --config $(BUILD)/confcheck.json
+	$(Q)sed -e 's|/etc/supportvpn-hub/grants.json|$(CURDIR)/$(BUILD)/confcheck-grants.json|' \
+		conf/hub/supportvpn-hubd.json > $(BUILD)/confcheck-hub.json
+	$(Q)./$(BUILD)/supportvpn-hubd -n --config $(BUILD)/confcheck-hub.json
 
 system: all
 	$(PYTEST) -p no:cacheprovider -v tests/system
@@ -221,16 +253,21 @@ run: all
 # Example configurations are installed only where none exists yet.
 install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(PLUGINDIR) \
-		$(DESTDIR)$(SYSCONFDIR)/supportvpn
+		$(DESTDIR)$(SYSCONFDIR)/supportvpn $(DESTDIR)$(SYSCONFDIR)/supportvpn-hub
 	install -m 0755 $(BUILD)/supportvpnd $(DESTDIR)$(SBINDIR)/supportvpnd
 	install -m 0755 $(BUILD)/supportvpnctl $(DESTDIR)$(BINDIR)/supportvpnctl
+	install -m 0755 $(BUILD)/supportvpn-hubd $(DESTDIR)$(SBINDIR)/supportvpn-hubd
+	install -m 0755 $(BUILD)/supportvpn-hub $(DESTDIR)$(SBINDIR)/supportvpn-hub
 	install -m 0644 $(PLUGIN) $(DESTDIR)$(PLUGINDIR)/openvpn-plugin-supportvpn.so
 	for f in conf/supportvpnd.json conf/client.ovpn conf/policy.json; do \
 		[ -e $(DESTDIR)$(SYSCONFDIR)/supportvpn/$$(basename $$f) ] || \
 		install -m 0644 $$f $(DESTDIR)$(SYSCONFDIR)/supportvpn/; done
+	[ -e $(DESTDIR)$(SYSCONFDIR)/supportvpn-hub/supportvpn-hubd.json ] || \
+		install -m 0644 conf/hub/supportvpn-hubd.json $(DESTDIR)$(SYSCONFDIR)/supportvpn-hub/
 
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/supportvpnd $(DESTDIR)$(BINDIR)/supportvpnctl \
+		$(DESTDIR)$(SBINDIR)/supportvpn-hubd $(DESTDIR)$(SBINDIR)/supportvpn-hub \
 		$(DESTDIR)$(PLUGINDIR)/openvpn-plugin-supportvpn.so
 	-rmdir $(DESTDIR)$(PLUGINDIR) 2>/dev/null
 
@@ -253,6 +290,13 @@ build-fuzz/fuzz_hub_policy: tests/fuzz/fuzz_hub_policy.c $(PLUGIN_FUZZ_SRCS)
 	@mkdir -p $(@D)
 	clang -g -O1 -fsanitize=fuzzer,address,undefined $(WARN) -Iinclude \
 		-Iplugin $(JANSSON_CFLAGS) -o $@ $< $(PLUGIN_FUZZ_SRCS) $(JANSSON_LIBS)
+
+# The hub's parsers (an explicit rule above wins for fuzz_hub_policy): hub/ with the two controller helpers it uses.
+build-fuzz/fuzz_hub_%: tests/fuzz/fuzz_hub_%.c $(HUB_MODULE_SRCS)
+	@mkdir -p $(@D)
+	clang -g -O1 -fsanitize=fuzzer,address,undefined $(WARN) -Iinclude \
+		-Icontroller -Ihub $(HUB_CFLAGS) -o $@ $< $(HUB_MODULE_SRCS) \
+		controller/util.c controller/log.c $(HUB_LIBS)
 
 fuzz: $(FUZZ_BINS)
 	@set -e; for f in $(FUZZ_BINS); do echo "== $$f ($(FUZZ_SECONDS) s)"; \
