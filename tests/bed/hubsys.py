@@ -255,11 +255,11 @@ class StaffClient:
             with open(self.proc.log, errors="replace") as f:
                 return "Initialization Sequence Completed" in f.read()
         wait_until(ready, timeout, desc="staff openvpn connected")
-        return self.tunnel_ip()
+        return wait_until(self.tunnel_ip, 5, desc="staff tunnel address")
 
     def tunnel_ip(self):
         r = self.bed.exec("staff", [nx.IP, "-4", "-o", "addr", "show"],
-                          timeout=10)
+                          timeout=10, check=True)
         for line in r.stdout.splitlines():
             for w in line.split():
                 if w.startswith("203.0.113."):
