@@ -238,6 +238,7 @@ demo: deps all
 
 bench: all $(BENCH_BINS) $(HELPER_BINS)
 	/usr/bin/python3 tests/bench/bench.py
+	/usr/bin/python3 tests/bench/hub_bench.py
 
 # Foreground, debug logging, the example configuration with state and run
 # directories under build/run (openvpn still needs root for its tun).

@@ -5,6 +5,8 @@
  * boundary, and a field that would not fit is left out (both flagged).
  */
 #include <errno.h>
+#include <time.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -495,6 +497,39 @@ peer_gone(int err)
 	    err == EDESTADDRREQ || err == ECONNRESET;
 }
 
+/*
+ * One send; when the receiver's queue is full and wait_ms allows, waits
+ * for room (poll reports a connected datagram socket writable once the
+ * peer's queue has space) and tries again until the time is up.
+ */
+static ssize_t
+send_waiting(struct event_sender *s, const void *buf, size_t len)
+{
+	struct pollfd pfd = { .fd = s->fd, .events = POLLOUT };
+	struct timespec t0, t;
+	ssize_t n;
+	int left;
+
+	n = send(s->fd, buf, len, MSG_DONTWAIT | MSG_NOSIGNAL);
+	if (n >= 0 || errno != EAGAIN || s->wait_ms <= 0)
+		return n;
+	(void)clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		(void)clock_gettime(CLOCK_MONOTONIC, &t);
+		left = s->wait_ms - (int)((t.tv_sec - t0.tv_sec) * 1000 +
+		    (t.tv_nsec - t0.tv_nsec) / 1000000);
+		if (left <= 0) {
+			errno = EAGAIN;
+			return -1;
+		}
+		if (poll(&pfd, 1, left) < 0 && errno != EINTR)
+			return -1;
+		n = send(s->fd, buf, len, MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (n >= 0 || errno != EAGAIN)
+			return n;
+	}
+}
+
 int
 event_sender_send(struct event_sender *s, const void *buf, size_t len,
     int64_t now_ms)
@@ -506,7 +541,7 @@ event_sender_send(struct event_sender *s, const void *buf, size_t len,
 		goto drop;
 	}
 	if (s->connected) {
-		if (send(s->fd, buf, len, MSG_DONTWAIT | MSG_NOSIGNAL) >= 0)
+		if (send_waiting(s, buf, len) >= 0)
 			goto sent;
 		err = errno;
 		if (!peer_gone(err))

@@ -124,6 +124,14 @@ struct event_sender {
 	int			last_errno;	/* why the last send failed */
 	unsigned long		sent;
 	unsigned long		dropped;
+	/*
+	 * How long a send may wait for room when the receiver's queue is
+	 * full (ms). 0 on an appliance: the plugin never makes openvpn wait.
+	 * On a hub a burst of connects outruns the kernel's queue of ten
+	 * datagrams (net.unix.max_dgram_qlen); a lost learn_address would
+	 * leave a client without its rules, so a send may wait a little.
+	 */
+	int			wait_ms;
 };
 
 /* Re-connects after a failure at most this often. */

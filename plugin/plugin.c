@@ -29,6 +29,8 @@
 #define PLUGIN_NAME	"supportvpn"
 /* OPENVPN_EXPORT is empty on Linux and we build with -fvisibility=hidden. */
 #define SVPN_EXPORT	__attribute__((visibility("default")))
+/* Longest wait for room in supportvpn-hubd's queue, per event (hub). */
+#define HUB_EVENT_WAIT_MS	50
 /* Dropped events are logged (at debug level) at most this often. */
 #define DROP_LOG_MS	10000
 
@@ -99,6 +101,8 @@ now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+static bool hub_mode(const struct plugin *p);
+
 /* Sends a finished event; drops are counted and logged now and then. */
 static void
 report(struct plugin *p, struct event_buf *b)
@@ -113,7 +117,9 @@ report(struct plugin *p, struct event_buf *b)
 	if ((rc = event_sender_send(&p->events, b->data, len, now)) == 0)
 		return;
 	if (p->drops_logged == 0 || now - p->drop_log_ms >= DROP_LOG_MS) {
-		plog(&p->plog, PLOG_DEBUG, "events: %lu dropped so far (%s: %s)",
+		/* On a hub a lost event is a client without its rules. */
+		plog(&p->plog, hub_mode(p) ? PLOG_WARN : PLOG_DEBUG,
+		    "events: %lu dropped so far (%s: %s)",
 		    p->events.dropped, p->args.events, strerror(-rc));
 		p->drop_log_ms = now;
 		p->drops_logged++;
@@ -431,7 +437,10 @@ plugin_setup(struct plugin *p, const struct openvpn_plugin_args_open_in *in)
 		warn_relative(&p->plog, "consent", p->args.consent);
 	warn_relative(&p->plog, "policy", p->args.policy);
 	/* Connect now, as root: the controller may be gone later. */
-	if ((rc = event_sender_open(&p->events, p->args.events, now_ms())) < 0)
+	rc = event_sender_open(&p->events, p->args.events, now_ms());
+	/* See event_sender.wait_ms: only the hub may wait for its daemon. */
+	p->events.wait_ms = hub_mode(p) ? HUB_EVENT_WAIT_MS : 0;
+	if (rc < 0)
 		plog(&p->plog, PLOG_ERR, "events: socket: %s; events are "
 		    "dropped", strerror(-rc));
 	else if (!p->events.connected)

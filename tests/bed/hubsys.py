@@ -78,7 +78,8 @@ class SupportHub:
     """supportvpn-hubd and the two reference openvpn servers in the hub
     namespace (see the module text)."""
 
-    def __init__(self, bed, udp=True, tcp=True, policy=None, user=True):
+    def __init__(self, bed, udp=True, tcp=True, policy=None, user=True,
+                 server_extra=()):
         self.bed = bed
         self.dir = os.path.join(bed.dir, "supporthub")
         os.makedirs(self.dir, exist_ok=True)
@@ -94,6 +95,7 @@ class SupportHub:
         self.log_path = os.path.join(self.dir, "supportvpn-hubd.log")
         self.table = "supportvpn_hub"
         self.udp, self.tcp, self.user = udp, tcp, user
+        self.server_extra = list(server_extra)   # lines added at the end
         self.hubd = None
         self.servers = {}
         doc = policy if policy is not None else hub_policy_doc(bed.pki)
@@ -138,7 +140,8 @@ class SupportHub:
         drop = ["status", "status-version"]
         if not self.user:
             drop += ["user", "group"]
-        return adapt_server_conf(text, repl, drop)
+        return adapt_server_conf(text, repl, drop) + "".join(
+            line + "\n" for line in self.server_extra)
 
     def start(self, timeout=15):
         bed = self.bed
