@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The owner-consent record: this process's pid and start time, in a file
- * this process keeps open with an open file description write lock until
- * it revokes the consent or dies, so the lock says whether it still lives.
+ * The owner-consent record: this process's pid, in a file this process
+ * keeps open with an open file description write lock until it revokes the
+ * consent or dies, so the lock says whether it still lives.
  */
 #define _GNU_SOURCE		/* F_OFD_SETLK */
 #include <errno.h>
@@ -21,44 +21,6 @@
 #include "supportvpn_event.h"
 #include "util.h"
 
-int
-consent_proc_start_time(const char *proc_root, int pid, uint64_t *out)
-{
-	char path[256], buf[1024], *p, *end;
-	ssize_t n;
-	int fd, field;
-	unsigned long long v;
-
-	if (util_snprintf(path, sizeof(path), "%s/%d/stat", proc_root,
-	    pid) < 0)
-		return -ENAMETOOLONG;
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-		return -errno;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return -EIO;
-	buf[n] = '\0';
-	/* comm (field 2) may hold spaces and ')': skip to the last ')'. */
-	if ((p = strrchr(buf, ')')) == NULL)
-		return -EINVAL;
-	p++;
-	for (field = 3; field < 22; field++) {
-		while (*p == ' ')
-			p++;
-		while (*p != ' ' && *p != '\0')
-			p++;
-	}
-	while (*p == ' ')
-		p++;
-	errno = 0;
-	v = strtoull(p, &end, 10);
-	if (errno != 0 || end == p)
-		return -EINVAL;
-	*out = v;
-	return 0;
-}
-
 /*
  * The record we wrote, open for writing and write-locked; -1 while no
  * consent is given. The lock lives exactly as long as this description:
@@ -69,17 +31,15 @@ static int lock_fd = -1;
 
 /* The record's text for this process. New (free()), or NULL. */
 static char *
-record_text(uint64_t start)
+record_text(void)
 {
 	char ts[UTIL_TIME_LEN];
 	json_t *rec;
 	char *text;
 
-	rec = json_pack("{s:i, s:i, s:I, s:s}", SVPN_CONSENT_V,
-	    SVPN_CONSENT_VERSION,
-	    SVPN_CONSENT_PID, (int)getpid(), SVPN_CONSENT_START_TIME,
-	    (json_int_t)start, SVPN_CONSENT_GRANTED_AT,
-	    util_time_fmt(ts, util_now_ms(), false));
+	rec = json_pack("{s:i, s:i, s:s}", SVPN_CONSENT_V,
+	    SVPN_CONSENT_VERSION, SVPN_CONSENT_PID, (int)getpid(),
+	    SVPN_CONSENT_GRANTED_AT, util_time_fmt(ts, util_now_ms(), false));
 	if (rec == NULL)
 		return NULL;
 	text = json_dumps(rec, JSON_COMPACT);
@@ -93,22 +53,12 @@ consent_grant(const char *path)
 	struct flock fl = {
 		.l_type = F_WRLCK, .l_whence = SEEK_SET,	/* whole file */
 	};
-	/* Our start time never changes: read once, not on every release
-	 * (the read costs more than the rest of the record). */
-	static uint64_t start;
-	static bool have_start;
 	char tmp[PATH_MAX], *text;
 	int fd = -1, rc;
 
 	if ((rc = util_snprintf(tmp, sizeof(tmp), "%s.tmp", path)) < 0)
 		return rc;
-	if (!have_start) {
-		if ((rc = consent_proc_start_time("/proc", (int)getpid(),
-		    &start)) < 0)
-			return rc;
-		have_start = true;
-	}
-	if ((text = record_text(start)) == NULL)
+	if ((text = record_text()) == NULL)
 		return -ENOMEM;
 	/*
 	 * A new file, never one a crash left behind: anyone may open that

@@ -10,10 +10,7 @@
 #define SUPPORTVPN_CONSENT_H
 
 #include <stdbool.h>
-#include <stdint.h>
 
-/* Field 22 of /proc/<pid>/stat ("starttime"). 0 or -errno. */
-int	consent_proc_start_time(const char *proc_root, int pid, uint64_t *out);
 /*
  * Writes the record for this process to path (mode 0644), write-locked
  * through a descriptor this module keeps (close-on-exec) until

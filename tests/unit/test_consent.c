@@ -127,6 +127,8 @@ test_grant_writes_a_locked_record(void **state)
 	    SVPN_CONSENT_PID)), getpid());
 	assert_true(json_is_string(json_object_get(rec,
 	    SVPN_CONSENT_GRANTED_AT)));
+	/* v, pid, granted_at: no /proc start time since v2. */
+	assert_int_equal(json_object_size(rec), 3);
 	json_decref(rec);
 
 	/* Held, as any other description of the file sees it. */
