@@ -1,8 +1,14 @@
 /* SPDX-License-Identifier: MIT */
-/* The owner-consent record: this process's pid and start time. */
+/*
+ * The owner-consent record: this process's pid, in a file this process
+ * keeps open with an open file description write lock until it revokes the
+ * consent or dies, so the lock says whether it still lives.
+ */
+#define _GNU_SOURCE		/* F_OFD_SETLK */
 #include <errno.h>
-#include <stdbool.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,87 +21,114 @@
 #include "supportvpn_event.h"
 #include "util.h"
 
-int
-consent_proc_start_time(const char *proc_root, int pid, uint64_t *out)
-{
-	char path[256], buf[1024], *p, *end;
-	ssize_t n;
-	int fd, field;
-	unsigned long long v;
+/*
+ * The record we wrote, open for writing and write-locked; -1 while no
+ * consent is given. The lock lives exactly as long as this description:
+ * O_CLOEXEC, or an openvpn we spawn later would inherit it and keep the
+ * consent alive after we are gone.
+ */
+static int lock_fd = -1;
 
-	if (util_snprintf(path, sizeof(path), "%s/%d/stat", proc_root,
-	    pid) < 0)
-		return -ENAMETOOLONG;
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-		return -errno;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return -EIO;
-	buf[n] = '\0';
-	/* comm (field 2) may hold spaces and ')': skip to the last ')'. */
-	if ((p = strrchr(buf, ')')) == NULL)
-		return -EINVAL;
-	p++;
-	for (field = 3; field < 22; field++) {
-		while (*p == ' ')
-			p++;
-		while (*p != ' ' && *p != '\0')
-			p++;
-	}
-	while (*p == ' ')
-		p++;
-	errno = 0;
-	v = strtoull(p, &end, 10);
-	if (errno != 0 || end == p)
-		return -EINVAL;
-	*out = v;
-	return 0;
+/* The record's text for this process. New (free()), or NULL. */
+static char *
+record_text(void)
+{
+	char ts[UTIL_TIME_LEN];
+	json_t *rec;
+	char *text;
+
+	rec = json_pack("{s:i, s:i, s:s}", SVPN_CONSENT_V,
+	    SVPN_CONSENT_VERSION, SVPN_CONSENT_PID, (int)getpid(),
+	    SVPN_CONSENT_GRANTED_AT, util_time_fmt(ts, util_now_ms(), false));
+	if (rec == NULL)
+		return NULL;
+	text = json_dumps(rec, JSON_COMPACT);
+	json_decref(rec);
+	return text;
 }
 
 int
 consent_grant(const char *path)
 {
-	/* Our start time never changes: read once, not on every release
-	 * (the read costs more than the rest of the record). */
-	static uint64_t start;
-	static bool have_start;
-	char ts[UTIL_TIME_LEN];
-	json_t *rec;
-	char *text;
-	int rc;
+	struct flock fl = {
+		.l_type = F_WRLCK, .l_whence = SEEK_SET,	/* whole file */
+	};
+	char tmp[PATH_MAX], *text;
+	int fd = -1, rc;
 
-	if (!have_start) {
-		if ((rc = consent_proc_start_time("/proc", (int)getpid(),
-		    &start)) < 0)
-			return rc;
-		have_start = true;
+	if ((rc = util_snprintf(tmp, sizeof(tmp), "%s.tmp", path)) < 0)
+		return rc;
+	if ((text = record_text()) == NULL)
+		return -ENOMEM;
+	/*
+	 * A new file, never one a crash left behind: anyone may open that
+	 * by name (run_dir is 0711) and hold a read lock that would make
+	 * ours fail. This one is 0600 until the lock is ours.
+	 */
+	if (unlink(tmp) < 0 && errno != ENOENT) {
+		rc = -errno;
+		goto fail;
 	}
-	rec = json_pack("{s:i, s:i, s:I, s:s}", SVPN_CONSENT_V,
-	    SVPN_CONSENT_VERSION,
-	    SVPN_CONSENT_PID, (int)getpid(), SVPN_CONSENT_START_TIME,
-	    (json_int_t)start, SVPN_CONSENT_GRANTED_AT,
-	    util_time_fmt(ts, util_now_ms(), false));
-	if (rec == NULL)
-		return -ENOMEM;
-	text = json_dumps(rec, JSON_COMPACT);
-	json_decref(rec);
-	if (text == NULL)
-		return -ENOMEM;
+	fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+	    0600);
+	if (fd < 0 || fcntl(fd, F_OFD_SETLK, &fl) < 0) {
+		rc = -errno;
+		goto fail;
+	}
 	/*
 	 * Readable by openvpn after it drops privileges; writable by us only.
 	 * Not fsynced: after a power loss the record is void anyway (this
 	 * process is gone), and the release must not wait for the disk.
 	 */
-	rc = util_write_atomic(path, text, strlen(text), 0644, false);
+	if (fchmod(fd, 0644) < 0) {
+		rc = -errno;
+		goto fail;
+	}
+	if ((rc = util_write_all(fd, text, strlen(text))) < 0)
+		goto fail;
+	if (rename(tmp, path) < 0) {
+		rc = -errno;
+		goto fail;
+	}
+	/* The new record is in place: the old one's lock has no use. */
+	if (lock_fd >= 0)
+		(void)close(lock_fd);
+	lock_fd = fd;
+	free(text);
+	return 0;
+fail:
+	if (fd >= 0) {
+		/* Best effort: it never was the record. */
+		(void)unlink(tmp);
+		(void)close(fd);
+	}
 	free(text);
 	return rc;
+}
+
+bool
+consent_in_place(const char *path)
+{
+	struct stat held, named;
+
+	return lock_fd >= 0 && fstat(lock_fd, &held) == 0 &&
+	    lstat(path, &named) == 0 && held.st_dev == named.st_dev &&
+	    held.st_ino == named.st_ino;
 }
 
 int
 consent_revoke(const char *path)
 {
+	int rc = 0;
+
+	/* The name first: the plugin then reads "missing", not a record
+	 * whose controller is gone. */
 	if (unlink(path) < 0 && errno != ENOENT)
-		return -errno;
-	return 0;
+		rc = -errno;
+	/* Closed even if the name stays: without the lock it is void. */
+	if (lock_fd >= 0) {
+		(void)close(lock_fd);
+		lock_fd = -1;
+	}
+	return rc;
 }

@@ -2,18 +2,28 @@
 /*
  * The owner-consent record the plugin checks before it lets a handshake
  * through (include/supportvpn_event.h): written atomically before the hold
- * is released, removed before a stop, void once this process is gone.
+ * is released, removed before a stop, void once this process is gone. This
+ * module holds the record's write lock (one per process) from the grant to
+ * the revoke.
  */
 #ifndef SUPPORTVPN_CONSENT_H
 #define SUPPORTVPN_CONSENT_H
 
-#include <stdint.h>
+#include <stdbool.h>
 
-/* Field 22 of /proc/<pid>/stat ("starttime"). 0 or -errno. */
-int	consent_proc_start_time(const char *proc_root, int pid, uint64_t *out);
-/* Writes the record for this process to path (mode 0644). 0 or -errno. */
+/*
+ * Writes the record for this process to path (mode 0644), write-locked
+ * through a descriptor this module keeps (close-on-exec) until
+ * consent_revoke; a second grant replaces the file, then drops the first
+ * one's lock. On failure the previous record, if any, stays in place and
+ * locked. 0 or -errno.
+ */
 int	consent_grant(const char *path);
-/* Removes it; a missing file is fine. 0 or -errno. */
+/* Whether the file at path is the record our lock holds (not removed or
+ * replaced since the grant). */
+bool	consent_in_place(const char *path);
+/* Removes path (a missing file is fine), then drops the lock even if the
+ * removal failed. 0 or -errno. */
 int	consent_revoke(const char *path);
 
 #endif

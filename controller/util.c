@@ -94,9 +94,11 @@ out:
 	return rc;
 }
 
-static int
-write_all(int fd, const char *p, size_t len)
+int
+util_write_all(int fd, const void *data, size_t len)
 {
+	const char *p = data;
+
 	while (len > 0) {
 		ssize_t n = write(fd, p, len);
 
@@ -129,7 +131,7 @@ util_write_atomic(const char *path, const void *data, size_t len,
 		rc = -errno;
 		goto fail;
 	}
-	if ((rc = write_all(fd, data, len)) < 0)
+	if ((rc = util_write_all(fd, data, len)) < 0)
 		goto fail;
 	if (durable && fsync(fd) < 0) {
 		rc = -errno;

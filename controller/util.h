@@ -24,6 +24,8 @@ int64_t	util_now_ms(void);
  * millis is true) into buf (UTIL_TIME_LEN bytes). Returns buf. */
 char	*util_time_fmt(char *buf, int64_t ms, bool millis);
 
+/* Writes all len bytes to fd, retrying after EINTR. 0 or -errno. */
+int	util_write_all(int fd, const void *data, size_t len);
 /*
  * Replaces path with data atomically: writes path.tmp with mode, renames
  * it over path. durable adds an fsync of the file before the rename and

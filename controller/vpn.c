@@ -100,7 +100,6 @@ struct vpn {
 	struct checks		*checks;
 	bool			 checks_stale;	/* arming waits for a fresh run */
 	uv_timer_t		 checks_timer;	/* while armed, not connected */
-	bool			 consent_given;	/* our record is in place */
 
 	struct vpn_waiter	*waiters;
 	void			(*shutdown_done)(void *);
@@ -303,7 +302,6 @@ revoke_consent(struct vpn *v)
 
 	if (!with_plugin(v))
 		return;
-	v->consent_given = false;
 	if ((rc = consent_revoke(v->cfg->consent_file)) < 0)
 		log_error("consent: cannot remove %s: %s",
 		    v->cfg->consent_file, strerror(-rc));
@@ -314,16 +312,9 @@ revoke_consent(struct vpn *v)
 static int
 grant_consent(struct vpn *v)
 {
-	struct stat st;
-	int rc;
-
-	if (!with_plugin(v) || (v->consent_given &&
-	    stat(v->cfg->consent_file, &st) == 0))
+	if (!with_plugin(v) || consent_in_place(v->cfg->consent_file))
 		return 0;
-	if ((rc = consent_grant(v->cfg->consent_file)) < 0)
-		return rc;
-	v->consent_given = true;
-	return 0;
+	return consent_grant(v->cfg->consent_file);
 }
 
 static void schedule_checks(struct vpn *v);

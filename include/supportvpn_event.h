@@ -107,16 +107,17 @@
 /*
  * The consent record (run_dir/consent), written atomically by the
  * controller before it releases the hold and removed before it stops:
- * {"v": 1, "pid": <controller pid>, "start_time": <field 22 of
- * /proc/<pid>/stat>, "granted_at": "<RFC 3339>"}. It is valid only while
- * that process (same pid and start time) lives, the file is owned by root
- * or by the plugin's initial user, and it is not writable by group or
- * others.
+ * {"v": 2, "pid": <controller pid>, "granted_at": "<RFC 3339>"}. The
+ * controller holds an open file description write lock (F_OFD_SETLK,
+ * F_WRLCK, whole file) on it from before the rename until it removes it;
+ * the pid is only for messages. It is valid only while someone holds a
+ * write lock on it (only a writer can: the file is owned by root or by the
+ * plugin's initial user, and not writable by group or others). v1 carried
+ * a /proc start time instead of the lock, and is refused.
  */
-#define SVPN_CONSENT_VERSION	1
+#define SVPN_CONSENT_VERSION	2
 #define SVPN_CONSENT_V		"v"
 #define SVPN_CONSENT_PID	"pid"
-#define SVPN_CONSENT_START_TIME	"start_time"
 #define SVPN_CONSENT_GRANTED_AT	"granted_at"
 #define SVPN_CONSENT_MAX	1024
 

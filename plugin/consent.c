@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Owner consent: read the record the controller wrote and check that the
- * controller still lives. One open/fstat/read of a small file and one of
- * /proc/<pid>/stat: microseconds, never a wait.
+ * controller still lives by asking whether anyone holds the record's write
+ * lock. One open/fstat/read/fcntl of a small file: microseconds, never a
+ * wait, and no /proc (so hidepid does not matter).
  */
+#define _GNU_SOURCE		/* F_OFD_GETLK */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -17,10 +19,6 @@
 
 #include "consent.h"
 #include "supportvpn_event.h"
-
-/* /proc/<pid>/stat is a few hundred bytes; comm is at most 64. */
-#define PROC_STAT_MAX	4096
-#define STARTTIME_FIELD	22
 
 const char *
 consent_status_name(enum consent_status st)
@@ -80,19 +78,25 @@ consent_parse_record(const char *buf, size_t len, struct consent_record *rec,
 		snprintf(why, whylen, "not a JSON object");
 		goto out;
 	}
-	json_object_foreach(root, key, v) {
-		if (strcmp(key, SVPN_CONSENT_V) != 0 && strcmp(key, SVPN_CONSENT_PID) != 0 &&
-		    strcmp(key, SVPN_CONSENT_START_TIME) != 0 &&
-		    strcmp(key, SVPN_CONSENT_GRANTED_AT) != 0) {
-			snprintf(why, whylen, "unknown key '%.32s'", key);
-			goto out;
-		}
-	}
+	/* The version first: a v1 record's keys are not v2's. */
 	v = json_object_get(root, SVPN_CONSENT_V);
+	if (json_is_integer(v) && json_integer_value(v) == 1) {
+		snprintf(why, whylen, "old format (v1; this plugin reads "
+		    "v%d)", SVPN_CONSENT_VERSION);
+		goto out;
+	}
 	if (!json_is_integer(v) || json_integer_value(v) !=
 	    SVPN_CONSENT_VERSION) {
 		snprintf(why, whylen, "\"v\" is not %d", SVPN_CONSENT_VERSION);
 		goto out;
+	}
+	json_object_foreach(root, key, v) {
+		if (strcmp(key, SVPN_CONSENT_V) != 0 &&
+		    strcmp(key, SVPN_CONSENT_PID) != 0 &&
+		    strcmp(key, SVPN_CONSENT_GRANTED_AT) != 0) {
+			snprintf(why, whylen, "unknown key '%.32s'", key);
+			goto out;
+		}
 	}
 	v = json_object_get(root, SVPN_CONSENT_PID);
 	if (!json_is_integer(v) || (n = json_integer_value(v)) <= 0 ||
@@ -101,12 +105,6 @@ consent_parse_record(const char *buf, size_t len, struct consent_record *rec,
 		goto out;
 	}
 	rec->pid = (long)n;
-	v = json_object_get(root, SVPN_CONSENT_START_TIME);
-	if (!json_is_integer(v) || (n = json_integer_value(v)) < 0) {
-		snprintf(why, whylen, "\"start_time\" is not a start time");
-		goto out;
-	}
-	rec->start_time = (unsigned long long)n;
 	v = json_object_get(root, SVPN_CONSENT_GRANTED_AT);
 	if (!json_is_string(v) || json_string_length(v) == 0 ||
 	    json_string_length(v) >= sizeof(rec->granted_at)) {
@@ -121,65 +119,6 @@ consent_parse_record(const char *buf, size_t len, struct consent_record *rec,
 out:
 	json_decref(root);
 	return rc;
-}
-
-/* Field 22 of a /proc/<pid>/stat line (NUL-terminated) for pid. */
-static int
-parse_stat_line(const char *line, long pid, unsigned long long *out)
-{
-	const char *p = strrchr(line, ')');
-	char *end;
-	size_t len;
-	long first;
-	int field;
-
-	errno = 0;
-	first = strtol(line, &end, 10);
-	if (errno != 0 || end == line || strncmp(end, " (", 2) != 0 ||
-	    first != pid || p == NULL)
-		return -EINVAL;
-	/* p is field 2's closing ')'; fields 3.. follow, one space apart. */
-	p++;
-	for (field = 3;; field++) {
-		if (*p++ != ' ')
-			return -EINVAL;
-		if (field == STARTTIME_FIELD)
-			break;
-		if ((len = strcspn(p, " ")) == 0)
-			return -EINVAL;
-		p += len;
-	}
-	if (*p < '0' || *p > '9')
-		return -EINVAL;
-	errno = 0;
-	*out = strtoull(p, &end, 10);
-	if (errno != 0 || (*end != ' ' && *end != '\n' && *end != '\0'))
-		return -EINVAL;
-	return 0;
-}
-
-int
-consent_read_starttime(const char *proc_root, long pid,
-    unsigned long long *out)
-{
-	char path[PATH_MAX], buf[PROC_STAT_MAX + 1];
-	ssize_t n;
-	int fd, len;
-
-	len = snprintf(path, sizeof(path), "%s/%ld/stat", proc_root, pid);
-	if (len < 0 || (size_t)len >= sizeof(path))
-		return -ENAMETOOLONG;
-	if ((fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) < 0)
-		return errno == ENOENT ? -ESRCH : -errno;
-	n = read_all(fd, buf, PROC_STAT_MAX);
-	(void)close(fd);
-	/* A process that exits after open() reads as empty or ESRCH. */
-	if (n == 0 || n == -ESRCH)
-		return -ESRCH;
-	if (n < 0)
-		return (int)n;
-	buf[n] = '\0';
-	return parse_stat_line(buf, pid, out);
 }
 
 /* Opens the record and checks what it is. fd, or -1 with why filled. */
@@ -227,53 +166,67 @@ open_record(const char *path, uid_t owner, enum consent_status *st,
 	return -1;
 }
 
-enum consent_status
-consent_check(const char *path, const char *proc_root, uid_t owner,
+/*
+ * Whether the controller still holds the record's write lock. The probe
+ * is a read lock: it conflicts only with a write lock, which only a
+ * descriptor open for writing can take, so a reader holding a read lock
+ * cannot pass for the controller. Works on our read-only descriptor.
+ */
+static enum consent_status
+check_lock(int fd, const char *path, const struct consent_record *rec,
     char *why, size_t whylen)
+{
+	struct flock fl = {
+		.l_type = F_RDLCK, .l_whence = SEEK_SET,	/* whole file */
+	};
+
+	if (fcntl(fd, F_OFD_GETLK, &fl) < 0) {
+		snprintf(why, whylen, "%s: cannot test its lock: %s", path,
+		    strerror(errno));
+		return CONSENT_UNREADABLE;
+	}
+	if (fl.l_type == F_UNLCK) {
+		snprintf(why, whylen, "the controller that gave it (pid %ld) "
+		    "is gone: nobody holds its lock", rec->pid);
+		return CONSENT_STALE;
+	}
+	if (fl.l_type != F_WRLCK) {
+		snprintf(why, whylen, "%s: unexpected lock type %d", path,
+		    (int)fl.l_type);
+		return CONSENT_UNREADABLE;
+	}
+	snprintf(why, whylen, "given by pid %ld at %s", rec->pid,
+	    rec->granted_at);
+	return CONSENT_OK;
+}
+
+enum consent_status
+consent_check(const char *path, uid_t owner, char *why, size_t whylen)
 {
 	struct consent_record rec;
 	enum consent_status st;
 	char buf[SVPN_CONSENT_MAX + 1], detail[160];
-	unsigned long long start;
 	ssize_t n;
-	int fd, rc;
+	int fd;
 
 	if ((fd = open_record(path, owner, &st, why, whylen)) < 0)
 		return st;
 	n = read_all(fd, buf, sizeof(buf));
-	(void)close(fd);
 	if (n < 0) {
 		snprintf(why, whylen, "%s: read: %s", path, strerror((int)-n));
-		return CONSENT_UNREADABLE;
-	}
-	if (n > SVPN_CONSENT_MAX) {
+		st = CONSENT_UNREADABLE;
+	} else if (n > SVPN_CONSENT_MAX) {
 		snprintf(why, whylen, "%s is larger than %d bytes", path,
 		    SVPN_CONSENT_MAX);
-		return CONSENT_CORRUPT;
-	}
-	if (consent_parse_record(buf, (size_t)n, &rec, detail,
+		st = CONSENT_CORRUPT;
+	} else if (consent_parse_record(buf, (size_t)n, &rec, detail,
 	    sizeof(detail)) < 0) {
 		snprintf(why, whylen, "%s: %s", path, detail);
-		return CONSENT_CORRUPT;
+		st = CONSENT_CORRUPT;
+	} else {
+		/* On the descriptor we read: the lock of this very file. */
+		st = check_lock(fd, path, &rec, why, whylen);
 	}
-	rc = consent_read_starttime(proc_root, rec.pid, &start);
-	if (rc == -ESRCH) {
-		snprintf(why, whylen, "the controller that gave it (pid %ld) "
-		    "is gone", rec.pid);
-		return CONSENT_STALE;
-	}
-	if (rc < 0) {
-		snprintf(why, whylen, "cannot read %s/%ld/stat: %s", proc_root,
-		    rec.pid, strerror(-rc));
-		return CONSENT_UNREADABLE;
-	}
-	if (start != rec.start_time) {
-		snprintf(why, whylen, "the controller that gave it (pid %ld) "
-		    "is gone: that pid now belongs to another process",
-		    rec.pid);
-		return CONSENT_STALE;
-	}
-	snprintf(why, whylen, "given by pid %ld at %s", rec.pid,
-	    rec.granted_at);
-	return CONSENT_OK;
+	(void)close(fd);	/* read-only: nothing to flush */
+	return st;
 }

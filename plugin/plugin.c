@@ -227,7 +227,6 @@ on_tls_verify(struct plugin *p, const struct openvpn_plugin_args_func_in *in)
 	ctx.hub = p->policy.hub;
 	ctx.policy_error = p->policy.error;
 	ctx.consent_path = p->args.consent;
-	ctx.proc_root = "/proc";
 	ctx.consent_owner = p->owner;
 	verify_tls(&p->verify, &ctx, depth, p->openssl ? in->current_cert :
 	    NULL, envp, &res);

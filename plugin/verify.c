@@ -280,8 +280,8 @@ check_consent(const struct verify_ctx *ctx, struct verify_result *res)
 	enum consent_status cs;
 	char why[300];
 
-	cs = consent_check(ctx->consent_path, ctx->proc_root,
-	    ctx->consent_owner, why, sizeof(why));
+	cs = consent_check(ctx->consent_path, ctx->consent_owner, why,
+	    sizeof(why));
 	if (cs == CONSENT_OK)
 		return VERIFY_OK;
 	return refuse(res, VERIFY_CONSENT, "no owner consent: %s (%s)",

@@ -59,7 +59,6 @@ struct verify_ctx {
 	const struct hub_policy	*hub;		/* hub mode; NULL: the same */
 	const char		*policy_error;	/* why the policy is NULL */
 	const char		*consent_path;	/* client mode only */
-	const char		*proc_root;	/* "/proc" but in tests */
 	uid_t			 consent_owner;	/* the uid at open time */
 };
 

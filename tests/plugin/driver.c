@@ -281,6 +281,7 @@ static struct {
 	char		dir[64];
 	char		events[128];
 	char		consent[128];
+	int		consent_lock;	/* as the controller's, or -1 */
 	char		policy[128];
 	int		rx;		/* our end of events.sock */
 	struct cert	ca, hub, hub7, client, noeku, wrong, nul, longcn;
@@ -315,44 +316,43 @@ write_file(const char *path, const char *text, mode_t mode)
 		die("cannot write %s: %s", path, strerror(errno));
 }
 
-/* Field 22 of /proc/<pid>/stat. */
-static unsigned long long
-start_time(pid_t pid)
-{
-	char path[64], buf[1024], *p;
-	int fd, field;
-	ssize_t n;
+#define CONSENT_AT	"2026-11-27T01:19:08Z"
 
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	if ((fd = open(path, O_RDONLY)) < 0)
-		die("open %s: %s", path, strerror(errno));
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		die("read %s", path);
-	buf[n] = '\0';
-	p = strrchr(buf, ')');
-	for (field = 2; field < 22 && p != NULL; field++)
-		p = strchr(p + 1, ' ');
-	if (p == NULL)
-		die("cannot parse %s", path);
-	return strtoull(p + 1, NULL, 10);
-}
-
+/*
+ * The consent record as the controller writes it: a v2 record for pid
+ * with mode, write-locked (an open file description lock) through a
+ * descriptor kept in w.consent_lock until the next record replaces it.
+ * Unlocked: no controller holds it.
+ */
 static void
-write_consent(pid_t pid, unsigned long long start, mode_t mode)
+write_consent(mode_t mode, bool locked)
 {
-	char rec[256];
+	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+	char rec[256], tmp[160];
+	int fd;
 
-	snprintf(rec, sizeof(rec), "{\"v\":1,\"pid\":%d,\"start_time\":%llu,"
-	    "\"granted_at\":\"2026-11-27T01:19:08Z\"}", (int)pid, start);
-	write_file(w.consent, rec, mode);
+	snprintf(rec, sizeof(rec), "{\"v\":2,\"pid\":%d,\"granted_at\":"
+	    "\"" CONSENT_AT "\"}", (int)getpid());
+	snprintf(tmp, sizeof(tmp), "%s.tmp", w.consent);
+	(void)unlink(tmp);
+	if ((fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) <
+	    0 || (locked && fcntl(fd, F_OFD_SETLK, &fl) < 0) ||
+	    write(fd, rec, strlen(rec)) != (ssize_t)strlen(rec) ||
+	    fchmod(fd, mode) < 0 || rename(tmp, w.consent) < 0)
+		die("cannot write %s: %s", w.consent, strerror(errno));
+	if (w.consent_lock >= 0)
+		close(w.consent_lock);
+	w.consent_lock = fd;
+	if (!locked) {
+		close(fd);
+		w.consent_lock = -1;
+	}
 }
 
 static void
 good_consent(void)
 {
-	write_consent(getpid(), start_time(getpid()), 0644);
+	write_consent(0644, true);
 }
 
 static void
@@ -420,6 +420,7 @@ setup_world(void)
 		die("chmod: %s", strerror(errno));
 	snprintf(w.events, sizeof(w.events), "%s/events.sock", w.dir);
 	snprintf(w.consent, sizeof(w.consent), "%s/consent", w.dir);
+	w.consent_lock = -1;
 	snprintf(w.policy, sizeof(w.policy), "%s/policy.json", w.dir);
 	snprintf(w.hubpolicy, sizeof(w.hubpolicy), "%s/hub-policy.json",
 	    w.dir);
@@ -454,6 +455,8 @@ teardown_world(void)
 {
 	char cmd[128];
 
+	if (w.consent_lock >= 0)
+		close(w.consent_lock);
 	close(w.rx);
 	free_cert(&w.ca);
 	free_cert(&w.hub);
@@ -976,9 +979,10 @@ static void
 case_consent(void)
 {
 	struct cert *chain[] = { &w.hub, &w.ca };
-	char moved[160];
+	struct flock rd = { .l_type = F_RDLCK, .l_whence = SEEK_SET };
+	char moved[160], pidtext[64], v1[256];
+	int ready[2], fd;
 	pid_t child;
-	unsigned long long st;
 
 	/* No consent file. */
 	snprintf(moved, sizeof(moved), "%s.away", w.consent);
@@ -988,25 +992,47 @@ case_consent(void)
 	if (rename(moved, w.consent) < 0)
 		die("rename: %s", strerror(errno));
 
-	/* The controller that gave it is dead. */
-	if ((child = fork()) < 0)
-		die("fork: %s", strerror(errno));
+	/* Given by another process, which then dies (SIGKILL: no revoke). */
+	if (pipe(ready) < 0 || (child = fork()) < 0)
+		die("pipe/fork: %s", strerror(errno));
 	if (child == 0) {
+		close(ready[0]);
+		good_consent();
+		if (write(ready[1], "1", 1) != 1)
+			_exit(1);
 		pause();
 		_exit(0);
 	}
-	st = start_time(child);
+	close(ready[1]);
+	if (read(ready[0], moved, 1) != 1)
+		die("the consent child did not start");
+	close(ready[0]);
+	/* Our own old lock is on the file the child replaced. */
+	close(w.consent_lock);
+	w.consent_lock = -1;
+	drain();
+	CHECK(handshake(w.h, chain, 2) == OPENVPN_PLUGIN_FUNC_SUCCESS,
+	    "consent locked by another live process: accepted");
+	drain();
 	kill(child, SIGKILL);
 	waitpid(child, NULL, 0);
-	write_consent(child, st, 0644);
 	refused_leaf(&w.hub, SVPN_RULE_CONSENT, "no owner consent: stale");
+	snprintf(pidtext, sizeof(pidtext), "(pid %d) is gone: nobody holds "
+	    "its lock", (int)child);
+	refused_leaf(&w.hub, SVPN_RULE_CONSENT, pidtext);
 
-	/* Alive, but another process than the one that gave it. */
-	write_consent(getpid(), start_time(getpid()) + 1, 0644);
+	/* Never locked; read-locked only (anyone may take a read lock). */
+	write_consent(0644, false);
 	refused_leaf(&w.hub, SVPN_RULE_CONSENT, "no owner consent: stale");
+	if ((fd = open(w.consent, O_RDONLY | O_CLOEXEC)) < 0 ||
+	    fcntl(fd, F_OFD_SETLK, &rd) < 0)
+		die("read lock: %s", strerror(errno));
+	refused_leaf(&w.hub, SVPN_RULE_CONSENT, "no owner consent: stale");
+	close(fd);
 
-	/* Writable by others; owned by someone else; corrupt. */
-	write_consent(getpid(), start_time(getpid()), 0666);
+	/* Writable by others; owned by someone else; corrupt; a v1 record
+	 * (still locked: the old format is refused by itself). */
+	write_consent(0666, true);
 	refused_leaf(&w.hub, SVPN_RULE_CONSENT, "bad owner/mode");
 	good_consent();
 	if (geteuid() == 0) {
@@ -1014,8 +1040,17 @@ case_consent(void)
 			die("chown: %s", strerror(errno));
 		refused_leaf(&w.hub, SVPN_RULE_CONSENT, "owned by uid 12345");
 	}
-	write_file(w.consent, "{\"v\":1,\"pid\":", 0644);
+	write_file(w.consent, "{\"v\":2,\"pid\":", 0644);
 	refused_leaf(&w.hub, SVPN_RULE_CONSENT, "corrupt");
+	good_consent();
+	fd = open(w.consent, O_WRONLY | O_TRUNC);
+	snprintf(v1, sizeof(v1), "{\"v\":1,\"pid\":%d,\"start_time\":1,"
+	    "\"granted_at\":\"" CONSENT_AT "\"}", (int)getpid());
+	if (fd < 0 || write(fd, v1, strlen(v1)) != (ssize_t)strlen(v1) ||
+	    close(fd) < 0)
+		die("cannot rewrite %s: %s", w.consent, strerror(errno));
+	refused_leaf(&w.hub, SVPN_RULE_CONSENT, "corrupt");
+	refused_leaf(&w.hub, SVPN_RULE_CONSENT, "old format");
 
 	good_consent();
 	drain();
@@ -1291,7 +1326,8 @@ case_privilege_drop(void)
 		if (setgroups(0, NULL) < 0 || setgid(65534) < 0 ||
 		    setuid(65534) < 0)
 			_exit(3);
-		/* Consent 0644 in a 0711 dir, /proc, the connected socket. */
+		/* Consent 0644 in a 0711 dir (read-only, its lock held by
+		 * the parent), the connected socket. */
 		_exit(handshake(w.h, chain, 2) == OPENVPN_PLUGIN_FUNC_SUCCESS ?
 		    0 : 1);
 	}

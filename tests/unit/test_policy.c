@@ -1,13 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Unit tests for the plugin's plain modules: the policy parser and name
- * matcher, fingerprints, the consent check (against a fake /proc), event
- * JSON escaping and size limits, the events of both modes, the event
- * sender, and argument parsing.
+ * matcher, fingerprints, the consent check (the record's lock held by
+ * another open file description of this process), event JSON escaping and
+ * size limits, the events of both modes, the event sender, and argument
+ * parsing.
  * Links plugin/{policy,consent,event,args}.c; needs jansson, no OpenSSL.
  */
+#define _GNU_SOURCE		/* F_OFD_SETLK, setgroups */
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <limits.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -19,6 +22,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -430,58 +434,75 @@ test_match_invalid_pattern(void **state)
 
 /* --- consent --- */
 
-#define START	4242424242ULL
+#define CONSENT_PID	4321
+#define CONSENT_V2	"{\"v\":2,\"pid\":4321,\"granted_at\":" \
+			"\"2026-11-27T01:19:08Z\"}"
+#define CONSENT_V1	"{\"v\":1,\"pid\":4321,\"start_time\":987654321," \
+			"\"granted_at\":\"2026-11-27T01:19:08Z\"}"
 
-/* Writes <root>/<pid>/stat with the given comm and start time. */
-static void
-fake_proc(const char *root, long pid, const char *comm,
-    unsigned long long start)
+/* Whole-file OFD lock of type on fd. */
+static int
+ofd_lock(int fd, short type)
 {
-	char path[PATH_MAX], line[512];
-	int n;
+	struct flock fl = { .l_type = type, .l_whence = SEEK_SET };
 
-	snprintf(path, sizeof(path), "%s/%ld", root, pid);
-	(void)mkdir(root, 0755);
-	assert_true(mkdir(path, 0755) == 0 || errno == EEXIST);
-	snprintf(path, sizeof(path), "%s/%ld/stat", root, pid);
-	n = snprintf(line, sizeof(line), "%ld (%s) S 1 1 1 0 -1 4194560 100 "
-	    "0 0 0 0 0 0 0 20 0 1 0 %llu 123456 789 18446744073709551615 1 1 "
-	    "0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0\n", pid, comm, start);
-	write_file(path, line, (size_t)n, 0444);
+	return fcntl(fd, F_OFD_SETLK, &fl);
+}
+
+/*
+ * Writes text to path with mode as the controller does and returns the
+ * descriptor holding the write lock: another open file description of
+ * this process than the one consent_check opens, so the two conflict as
+ * the controller's and openvpn's do.
+ */
+static int
+write_locked(const char *path, const char *text, mode_t mode)
+{
+	int fd;
+
+	(void)unlink(path);
+	fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(ofd_lock(fd, F_WRLCK), 0);
+	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	assert_int_equal(fchmod(fd, mode), 0);
+	return fd;
 }
 
 static void
 test_consent_parse(void **state)
 {
-	static const char ok[] = "{\"v\":1,\"pid\":4321,\"start_time\":"
-	    "987654321,\"granted_at\":\"2026-11-27T01:19:08Z\"}";
 	static const char *const bad[] = {
 		"", "[]", "{}", "nope",
+		"{\"v\":3,\"pid\":1,\"granted_at\":\"t\"}",
+		"{\"v\":\"2\",\"pid\":1,\"granted_at\":\"t\"}",
+		"{\"v\":2,\"pid\":0,\"granted_at\":\"t\"}",
+		"{\"v\":2,\"pid\":-5,\"granted_at\":\"t\"}",
+		"{\"v\":2,\"pid\":\"1\",\"granted_at\":\"t\"}",
+		"{\"v\":2,\"pid\":3000000000,\"granted_at\":\"t\"}",
+		"{\"v\":2,\"pid\":1.5,\"granted_at\":\"t\"}",
+		"{\"v\":2,\"pid\":1}",
+		"{\"v\":2,\"pid\":1,\"granted_at\":7}",
+		"{\"v\":2,\"pid\":1,\"granted_at\":\"\"}",
+		"{\"v\":2,\"pid\":1,\"granted_at\":\"t\",\"extra\":1}",
+		/* v1's field under v2 */
 		"{\"v\":2,\"pid\":1,\"start_time\":1,\"granted_at\":\"t\"}",
-		"{\"v\":1,\"pid\":0,\"start_time\":1,\"granted_at\":\"t\"}",
-		"{\"v\":1,\"pid\":-5,\"start_time\":1,\"granted_at\":\"t\"}",
-		"{\"v\":1,\"pid\":\"1\",\"start_time\":1,\"granted_at\":\"t\"}",
-		"{\"v\":1,\"pid\":3000000000,\"start_time\":1,\"granted_at\":\"t\"}",
-		"{\"v\":1,\"pid\":1,\"start_time\":-1,\"granted_at\":\"t\"}",
-		"{\"v\":1,\"pid\":1,\"start_time\":1.5,\"granted_at\":\"t\"}",
-		"{\"v\":1,\"pid\":1,\"start_time\":1}",
-		"{\"v\":1,\"pid\":1,\"start_time\":1,\"granted_at\":7}",
-		"{\"v\":1,\"pid\":1,\"start_time\":1,\"granted_at\":\"\"}",
-		"{\"v\":1,\"pid\":1,\"start_time\":1,\"granted_at\":\"t\","
-		    "\"extra\":1}",
-		"{\"v\":1,\"pid\":1,\"pid\":2,\"start_time\":1,"
-		    "\"granted_at\":\"t\"}",
-		"{\"pid\":1,\"start_time\":1,\"granted_at\":\"t\"}",
+		"{\"v\":2,\"pid\":1,\"pid\":2,\"granted_at\":\"t\"}",
+		"{\"pid\":1,\"granted_at\":\"t\"}",
 	};
+	static const char nonprint[] = "{\"v\":2,\"pid\":7,\"granted_at\":"
+	    "\"a\\nb\\u0001c\"}";
 	struct consent_record rec;
 	char why[128];
 	size_t i;
 
-	assert_int_equal(consent_parse_record(ok, sizeof(ok) - 1, &rec, why,
-	    sizeof(why)), 0);
-	assert_int_equal(rec.pid, 4321);
-	assert_true(rec.start_time == 987654321ULL);
+	assert_int_equal(consent_parse_record(CONSENT_V2,
+	    strlen(CONSENT_V2), &rec, why, sizeof(why)), 0);
+	assert_int_equal(rec.pid, CONSENT_PID);
 	assert_string_equal(rec.granted_at, "2026-11-27T01:19:08Z");
+	assert_int_equal(consent_parse_record(nonprint, strlen(nonprint),
+	    &rec, why, sizeof(why)), 0);
+	assert_string_equal(rec.granted_at, "a?b?c");
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		why[0] = '\0';
 		if (consent_parse_record(bad[i], strlen(bad[i]), &rec, why,
@@ -489,176 +510,170 @@ test_consent_parse(void **state)
 			fail_msg("accepted: %s", bad[i]);
 		assert_true(why[0] != '\0');
 	}
-}
-
-static void
-test_consent_starttime(void **state)
-{
-	struct tmp *t = *state;
-	unsigned long long v = 0;
-	char root[PATH_MAX];
-
-	path_in(t, root, sizeof(root), "proc");
-	fake_proc(root, 100, "plain", 12345);
-	/* comm with spaces and ')' that looks like more fields. */
-	fake_proc(root, 101, "a) S 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18"
-	    " 19 99 (x", START);
-	fake_proc(root, 102, "", 7);
-	assert_int_equal(consent_read_starttime(root, 100, &v), 0);
-	assert_true(v == 12345);
-	assert_int_equal(consent_read_starttime(root, 101, &v), 0);
-	assert_true(v == START);
-	assert_int_equal(consent_read_starttime(root, 102, &v), 0);
-	assert_true(v == 7);
-	assert_int_equal(consent_read_starttime(root, 103, &v), -ESRCH);
-	/* The pid in the file must be the one asked for. */
-	fake_proc(root, 104, "x", 1);
-	{
-		char p[PATH_MAX], from[PATH_MAX];
-
-		FMT(p, "%s/105", root);
-		assert_int_equal(mkdir(p, 0755), 0);
-		FMT(from, "%s/104/stat", root);
-		FMT(p, "%s/105/stat", root);
-		assert_int_equal(link(from, p), 0);
-	}
-	assert_int_equal(consent_read_starttime(root, 105, &v), -EINVAL);
-	/* The real /proc works too. */
-	assert_int_equal(consent_read_starttime("/proc", (long)getpid(), &v),
-	    0);
-}
-
-static void
-test_consent_stat_malformed(void **state)
-{
-	static const char *const lines[] = {
-		"200", "200 (x)", "200 (x) S", "200 (x) S 1 2 3",
-		"200 (x) S 1 1 1 0 -1 4194560 100 0 0 0 0 0 0 0 20 0 1 0 abc 1",
-		"200 (x) S 1 1 1 0 -1 4194560 100 0 0 0 0 0 0 0 20 0 1 0 -5 1",
-		"200 (x) S  1 1 0 -1 4194560 100 0 0 0 0 0 0 0 20 0 1 0 5 1",
-		"200 x S 1 1 1 0 -1 4194560 100 0 0 0 0 0 0 0 20 0 1 0 5 1",
-		"200 (x) S 1 1 1 0 -1 4194560 100 0 0 0 0 0 0 0 20 0 1 0 5x 1",
-	};
-	struct tmp *t = *state;
-	unsigned long long v;
-	char root[PATH_MAX], path[PATH_MAX];
-	size_t i;
-
-	path_in(t, root, sizeof(root), "proc");
-	fake_proc(root, 200, "x", 1);
-	FMT(path, "%s/200/stat", root);
-	for (i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
-		write_file(path, lines[i], strlen(lines[i]), 0444);
-		if (consent_read_starttime(root, 200, &v) != -EINVAL)
-			fail_msg("accepted: '%s'", lines[i]);
-	}
-	/* Empty: the process exited between open() and read(). */
-	write_file(path, "", 0, 0444);
-	assert_int_equal(consent_read_starttime(root, 200, &v), -ESRCH);
-}
-
-struct consent_env {
-	char	root[PATH_MAX];
-	char	path[PATH_MAX];
-};
-
-static void
-consent_env(const struct tmp *t, struct consent_env *e, long pid,
-    unsigned long long start)
-{
-	char rec[256];
-	int n;
-
-	path_in(t, e->root, sizeof(e->root), "proc");
-	path_in(t, e->path, sizeof(e->path), "consent");
-	fake_proc(e->root, 300, "supportvpnd", START);
-	n = snprintf(rec, sizeof(rec), "{\"v\":1,\"pid\":%ld,\"start_time\":"
-	    "%llu,\"granted_at\":\"2026-11-27T01:19:08Z\"}", pid, start);
-	write_file(e->path, rec, (size_t)n, 0644);
+	/* A record from a controller that proved itself through /proc. */
+	assert_int_equal(consent_parse_record(CONSENT_V1, strlen(CONSENT_V1),
+	    &rec, why, sizeof(why)), -1);
+	assert_non_null(strstr(why, "old format"));
 }
 
 static enum consent_status
-check(const struct consent_env *e, char *why, size_t whylen)
+check(const char *path, char *why, size_t whylen)
 {
-	return consent_check(e->path, e->root, getuid(), why, whylen);
+	return consent_check(path, getuid(), why, whylen);
 }
 
 static void
 test_consent_check(void **state)
 {
 	struct tmp *t = *state;
-	struct consent_env e;
-	char why[300];
+	char path[PATH_MAX], why[300];
+	int lk, rd;
 
-	consent_env(t, &e, 300, START);
-	assert_int_equal(check(&e, why, sizeof(why)), CONSENT_OK);
-	assert_non_null(strstr(why, "pid 300"));
-	/* Gone: no such pid. */
-	consent_env(t, &e, 301, START);
-	assert_int_equal(check(&e, why, sizeof(why)), CONSENT_STALE);
-	assert_non_null(strstr(why, "is gone"));
-	/* Gone: the pid was reused by a process started later. */
-	consent_env(t, &e, 300, START - 1);
-	assert_int_equal(check(&e, why, sizeof(why)), CONSENT_STALE);
+	path_in(t, path, sizeof(path), "consent");
+	/* Held by another open file description, even of this process. */
+	lk = write_locked(path, CONSENT_V2, 0644);
+	assert_int_equal(check(path, why, sizeof(why)), CONSENT_OK);
+	assert_string_equal(why, "given by pid 4321 at 2026-11-27T01:19:08Z");
+	assert_string_equal(consent_status_name(CONSENT_OK), "ok");
+	/* Nobody holds it: the controller is gone. */
+	assert_int_equal(close(lk), 0);
+	assert_int_equal(check(path, why, sizeof(why)), CONSENT_STALE);
+	assert_non_null(strstr(why, "(pid 4321) is gone: nobody holds its "
+	    "lock"));
 	assert_string_equal(consent_status_name(CONSENT_STALE), "stale");
+	/* A reader's read lock (anyone may take one) is not the controller. */
+	rd = open(path, O_RDONLY | O_CLOEXEC);
+	assert_true(rd >= 0);
+	assert_int_equal(ofd_lock(rd, F_RDLCK), 0);
+	assert_int_equal(check(path, why, sizeof(why)), CONSENT_STALE);
+	assert_int_equal(close(rd), 0);
+	/* A v1 record, even locked, is refused. */
+	lk = write_locked(path, CONSENT_V1, 0644);
+	assert_int_equal(check(path, why, sizeof(why)), CONSENT_CORRUPT);
+	assert_non_null(strstr(why, "old format"));
+	assert_int_equal(close(lk), 0);
 	/* Missing. */
-	assert_int_equal(unlink(e.path), 0);
-	assert_int_equal(check(&e, why, sizeof(why)), CONSENT_MISSING);
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(check(path, why, sizeof(why)), CONSENT_MISSING);
 	assert_non_null(strstr(why, "does not exist"));
 	assert_string_equal(consent_status_name(CONSENT_MISSING), "missing");
+	assert_string_equal(consent_status_name(CONSENT_UNREADABLE),
+	    "unreadable");
+}
+
+/*
+ * openvpn after `user nobody` opens the record read-only: F_OFD_GETLK
+ * works on such a descriptor and sees the controller's write lock.
+ */
+static void
+test_consent_read_only(void **state)
+{
+	struct flock fl = { .l_type = F_RDLCK, .l_whence = SEEK_SET };
+	struct tmp *t = *state;
+	char path[PATH_MAX], why[300];
+	int lk, rd, status;
+	pid_t child;
+
+	path_in(t, path, sizeof(path), "consent");
+	lk = write_locked(path, CONSENT_V2, 0644);
+	rd = open(path, O_RDONLY | O_CLOEXEC);
+	assert_true(rd >= 0);
+	assert_int_equal(fcntl(rd, F_OFD_GETLK, &fl), 0);
+	assert_int_equal(fl.l_type, F_WRLCK);
+	assert_int_equal(close(rd), 0);
+	if (geteuid() != 0) {
+		assert_int_equal(close(lk), 0);
+		return;		/* the check as nobody needs root */
+	}
+	/* As nobody, like openvpn after dropping privileges: the record
+	 * is root's, 0644, in a directory others may only traverse. */
+	assert_int_equal(chmod(t->dir, 0711), 0);
+	child = fork();
+	assert_true(child >= 0);
+	if (child == 0) {
+		if (setgroups(0, NULL) < 0 || setgid(65534) < 0 ||
+		    setuid(65534) < 0)
+			_exit(3);
+		if (open(path, O_RDWR) >= 0)
+			_exit(4);	/* not read-only: proves nothing */
+		_exit(consent_check(path, 0, why, sizeof(why)) == CONSENT_OK ?
+		    0 : 1);
+	}
+	assert_int_equal(waitpid(child, &status, 0), child);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	assert_int_equal(close(lk), 0);
+	/* And as nobody, without the lock: stale. */
+	child = fork();
+	assert_true(child >= 0);
+	if (child == 0) {
+		if (setgroups(0, NULL) < 0 || setgid(65534) < 0 ||
+		    setuid(65534) < 0)
+			_exit(3);
+		_exit(consent_check(path, 0, why, sizeof(why)) ==
+		    CONSENT_STALE ? 0 : 1);
+	}
+	assert_int_equal(waitpid(child, &status, 0), child);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
 }
 
 static void
 test_consent_file_rules(void **state)
 {
 	struct tmp *t = *state;
-	struct consent_env e;
-	char why[300], link_path[PATH_MAX];
+	char path[PATH_MAX], why[300], link_path[PATH_MAX];
 	char big[SVPN_CONSENT_MAX + 2];
+	int lk;
 
-	consent_env(t, &e, 300, START);
-	assert_int_equal(chmod(e.path, 0664), 0);
-	assert_int_equal(check(&e, why, sizeof(why)), CONSENT_BAD_FILE);
+	path_in(t, path, sizeof(path), "consent");
+	lk = write_locked(path, CONSENT_V2, 0644);
+	assert_int_equal(chmod(path, 0664), 0);
+	assert_int_equal(check(path, why, sizeof(why)), CONSENT_BAD_FILE);
 	assert_non_null(strstr(why, "writable by group or others"));
-	assert_int_equal(chmod(e.path, 0646), 0);
-	assert_int_equal(check(&e, why, sizeof(why)), CONSENT_BAD_FILE);
-	assert_int_equal(chmod(e.path, 0600), 0);
-	assert_int_equal(check(&e, why, sizeof(why)), CONSENT_OK);
-	assert_int_equal(chmod(e.path, 0644), 0);
+	assert_int_equal(chmod(path, 0646), 0);
+	assert_int_equal(check(path, why, sizeof(why)), CONSENT_BAD_FILE);
+	assert_int_equal(chmod(path, 0600), 0);
+	assert_int_equal(check(path, why, sizeof(why)), CONSENT_OK);
+	assert_int_equal(chmod(path, 0644), 0);
 	/* The owner: root, or the uid the plugin had at open. */
 	if (geteuid() == 0) {
-		assert_int_equal(chown(e.path, 12345, 12345), 0);
-		assert_int_equal(check(&e, why, sizeof(why)), CONSENT_BAD_FILE);
+		assert_int_equal(chown(path, 12345, 12345), 0);
+		assert_int_equal(check(path, why, sizeof(why)),
+		    CONSENT_BAD_FILE);
 		assert_non_null(strstr(why, "owned by uid 12345"));
-		assert_int_equal(consent_check(e.path, e.root, 12345, why,
-		    sizeof(why)), CONSENT_OK);
-		assert_int_equal(chown(e.path, 0, 0), 0);
+		assert_int_equal(consent_check(path, 12345, why, sizeof(why)),
+		    CONSENT_OK);
+		assert_int_equal(chown(path, 0, 0), 0);
 		/* Root-owned is fine whatever the plugin's uid. */
-		assert_int_equal(consent_check(e.path, e.root, 12345, why,
-		    sizeof(why)), CONSENT_OK);
+		assert_int_equal(consent_check(path, 12345, why, sizeof(why)),
+		    CONSENT_OK);
 	}
-	/* A symlink to a good record is refused. */
+	/* A symlink to a good, locked record is refused. */
 	path_in(t, link_path, sizeof(link_path), "consent-link");
-	assert_int_equal(symlink(e.path, link_path), 0);
-	assert_int_equal(consent_check(link_path, e.root, getuid(), why,
-	    sizeof(why)), CONSENT_BAD_FILE);
+	assert_int_equal(symlink(path, link_path), 0);
+	assert_int_equal(check(link_path, why, sizeof(why)),
+	    CONSENT_BAD_FILE);
 	assert_non_null(strstr(why, "symbolic link"));
+	assert_int_equal(close(lk), 0);
 	/* A directory, a FIFO (no writer: must not block). */
-	assert_int_equal(consent_check(t->dir, e.root, getuid(), why,
-	    sizeof(why)), CONSENT_BAD_FILE);
-	assert_int_equal(unlink(e.path), 0);
-	assert_int_equal(mkfifo(e.path, 0644), 0);
-	assert_int_equal(check(&e, why, sizeof(why)), CONSENT_BAD_FILE);
+	assert_int_equal(check(t->dir, why, sizeof(why)), CONSENT_BAD_FILE);
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(mkfifo(path, 0644), 0);
+	assert_int_equal(check(path, why, sizeof(why)), CONSENT_BAD_FILE);
 	assert_non_null(strstr(why, "not a regular file"));
-	assert_int_equal(unlink(e.path), 0);
-	/* Too large, then corrupt. */
-	memset(big, ' ', sizeof(big));
-	write_file(e.path, big, sizeof(big), 0644);
-	assert_int_equal(check(&e, why, sizeof(why)), CONSENT_CORRUPT);
-	write_file(e.path, "{\"v\":1,", 7, 0644);
-	assert_int_equal(check(&e, why, sizeof(why)), CONSENT_CORRUPT);
-	write_file(e.path, "", 0, 0644);
-	assert_int_equal(check(&e, why, sizeof(why)), CONSENT_CORRUPT);
+	/* Too large, then corrupt: refused before the lock matters. */
+	memset(big, ' ', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	lk = write_locked(path, big, 0644);
+	assert_int_equal(check(path, why, sizeof(why)), CONSENT_CORRUPT);
+	assert_int_equal(close(lk), 0);
+	lk = write_locked(path, "{\"v\":2,", 0644);
+	assert_int_equal(check(path, why, sizeof(why)), CONSENT_CORRUPT);
+	assert_int_equal(close(lk), 0);
+	lk = write_locked(path, "", 0644);
+	assert_int_equal(check(path, why, sizeof(why)), CONSENT_CORRUPT);
+	assert_int_equal(close(lk), 0);
 	assert_string_equal(consent_status_name(CONSENT_CORRUPT), "corrupt");
 	assert_string_equal(consent_status_name(CONSENT_BAD_FILE),
 	    "bad owner/mode");
@@ -1254,11 +1269,9 @@ main(void)
 		cmocka_unit_test(test_match_idn),
 		cmocka_unit_test(test_match_invalid_pattern),
 		cmocka_unit_test(test_consent_parse),
-		cmocka_unit_test_setup_teardown(test_consent_starttime,
-		    tmp_setup, tmp_teardown),
-		cmocka_unit_test_setup_teardown(test_consent_stat_malformed,
-		    tmp_setup, tmp_teardown),
 		cmocka_unit_test_setup_teardown(test_consent_check,
+		    tmp_setup, tmp_teardown),
+		cmocka_unit_test_setup_teardown(test_consent_read_only,
 		    tmp_setup, tmp_teardown),
 		cmocka_unit_test_setup_teardown(test_consent_file_rules,
 		    tmp_setup, tmp_teardown),
