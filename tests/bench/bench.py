@@ -43,7 +43,7 @@ import bed as tb  # noqa: E402
 
 CYCLES = int(os.environ.get("BENCH_CYCLES", "25"))
 LOAD_SECONDS = int(os.environ.get("BENCH_LOAD_SECONDS", "3"))
-PLUGIN_CYCLES = int(os.environ.get("BENCH_PLUGIN_CYCLES", "60"))
+PLUGIN_CYCLES = int(os.environ.get("BENCH_PLUGIN_CYCLES", "100"))
 CHECK_RUNS = int(os.environ.get("BENCH_CHECK_RUNS", "20"))
 SHM = "/dev/shm"     # tmpfs on Debian, like /run
 
