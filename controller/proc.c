@@ -29,12 +29,23 @@
 #define PROC_LINE_MAX		2048
 #define PROC_HEALTHY_MS		10000	/* a run this long resets backoff */
 #define PROC_DRAIN_MS		500
+/*
+ * openvpn's output is read when openvpn reports on its management socket
+ * (proc_drain), and at least this often: a reader waiting on the pipe
+ * would make openvpn pay a wake-up for each of its log lines, a dozen in
+ * every connect, on a virtual machine tens of microseconds each. A read
+ * that fills the buffer keeps reading until the pipe is empty, so a
+ * talkative openvpn (a high verb) never waits for the sweep.
+ */
+#define PROC_SWEEP_MS		100
+#define PROC_READ_SIZE		4096
 
 struct out_pipe {
 	uv_pipe_t		 pipe;
 	struct proc		*p;
 	struct util_lines	 lines;
 	bool			 open;
+	bool			 reading;
 };
 
 struct proc {
@@ -47,6 +58,7 @@ struct proc {
 	uv_timer_t		 restart_timer;
 	uv_timer_t		 kill_timer;
 	uv_timer_t		 drain_timer;
+	uv_timer_t		 sweep_timer;	/* reads the output now and then */
 	bool			 running;	/* spawned, exit not yet seen */
 	bool			 exited;	/* exit seen, not yet reported */
 	bool			 stopping;	/* proc_stop: no restart */
@@ -90,8 +102,11 @@ proc_new(uv_loop_t *loop, const struct config *cfg,
 	uv_timer_init(loop, &p->restart_timer);
 	uv_timer_init(loop, &p->kill_timer);
 	uv_timer_init(loop, &p->drain_timer);
+	uv_timer_init(loop, &p->sweep_timer);
 	p->restart_timer.data = p->kill_timer.data = p->drain_timer.data = p;
-	p->open_handles = 3;
+	p->sweep_timer.data = p;
+	uv_unref((uv_handle_t *)&p->sweep_timer);
+	p->open_handles = 4;
 	return p;
 }
 
@@ -269,7 +284,7 @@ on_out_line(const char *raw, void *arg)
 static void
 on_out_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
 {
-	static char rbuf[4096];
+	static char rbuf[PROC_READ_SIZE];
 
 	/* One loop, one read at a time: a static buffer is enough. */
 	*buf = uv_buf_init(rbuf, sizeof(rbuf));
@@ -307,6 +322,36 @@ on_out_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 		return;
 	}
 	util_lines_feed(&o->lines, buf->base, (size_t)n, on_out_line, o->p);
+	/* Empty for now: stop until the next drain (after an exit, read on
+	 * to the end). */
+	if ((size_t)n < PROC_READ_SIZE && !o->p->exited && o->open &&
+	    !uv_is_closing((uv_handle_t *)&o->pipe)) {
+		uv_read_stop(s);
+		o->reading = false;
+	}
+}
+
+static void
+out_read(struct out_pipe *o)
+{
+	if (!o->open || o->reading || uv_is_closing((uv_handle_t *)&o->pipe))
+		return;
+	if (uv_read_start((uv_stream_t *)&o->pipe, on_out_alloc,
+	    on_out_read) == 0)
+		o->reading = true;
+}
+
+void
+proc_drain(struct proc *p)
+{
+	out_read(&p->out[0]);
+	out_read(&p->out[1]);
+}
+
+static void
+on_sweep(uv_timer_t *t)
+{
+	proc_drain(t->data);
 }
 
 static void
@@ -396,6 +441,8 @@ on_process_exit(uv_process_t *h, int64_t status, int sig)
 	p->exited = true;
 	p->exit_status = status;
 	p->term_signal = sig;
+	uv_timer_stop(&p->sweep_timer);
+	proc_drain(p);		/* to the end of its output */
 	uv_close((uv_handle_t *)h, on_process_closed);
 	if (!p->out[0].open && !p->out[1].open)
 		report_exit(p);
@@ -480,8 +527,9 @@ proc_start(struct proc *p)
 	p->running = true;
 	p->pid = p->process.pid;
 	p->started_at = uv_now(p->loop);
-	uv_read_start((uv_stream_t *)&p->out[0].pipe, on_out_alloc, on_out_read);
-	uv_read_start((uv_stream_t *)&p->out[1].pipe, on_out_alloc, on_out_read);
+	p->out[0].reading = p->out[1].reading = false;
+	proc_drain(p);
+	uv_timer_start(&p->sweep_timer, on_sweep, PROC_SWEEP_MS, PROC_SWEEP_MS);
 	log_info("openvpn: started %s (pid %d)", argv[0], p->pid);
 	if (p->cb.on_started != NULL)
 		p->cb.on_started(p->pid, p->arg);
@@ -546,6 +594,7 @@ proc_free(struct proc *p)
 	uv_close((uv_handle_t *)&p->restart_timer, on_closed);
 	uv_close((uv_handle_t *)&p->kill_timer, on_closed);
 	uv_close((uv_handle_t *)&p->drain_timer, on_closed);
+	uv_close((uv_handle_t *)&p->sweep_timer, on_closed);
 }
 
 /* True when /proc/pid/cmdline names our management socket. */

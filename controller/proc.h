@@ -43,6 +43,9 @@ int	proc_start(struct proc *p);
  * timeout. done is called once it has exited (at once if not running).
  */
 void	proc_stop(struct proc *p, void (*done)(void *arg), void *arg);
+/* Reads what openvpn has written so far (its lines follow from the loop);
+ * call when openvpn reports something on its management socket. */
+void	proc_drain(struct proc *p);
 /* Sends sig to a running openvpn. 0 or a UV_E* code. */
 int	proc_kill(struct proc *p, int sig);
 bool	proc_running(const struct proc *p);

@@ -691,8 +691,10 @@ on_mgmt_msg(const struct mgmt_msg *msg, void *arg)
 {
 	struct vpn *v = arg;
 
-	/* The plugin's news first: openvpn reports after its hooks ran. */
+	/* The plugin's news first: openvpn reports after its hooks ran. Its
+	 * log lines are fetched now too (they follow from the loop). */
 	events_drain(v->events);
+	proc_drain(v->proc);
 	switch (msg->type) {
 	case MGMT_MSG_HOLD:
 		on_hold(v, msg);
