@@ -158,21 +158,6 @@ events_new(uv_loop_t *loop, const char *path, events_fn fn,
 	return e;
 }
 
-static pid_t
-sender_pid(struct msghdr *mh)
-{
-	struct cmsghdr *c;
-	struct ucred cred;
-
-	for (c = CMSG_FIRSTHDR(mh); c != NULL; c = CMSG_NXTHDR(mh, c))
-		if (c->cmsg_level == SOL_SOCKET &&
-		    c->cmsg_type == SCM_CREDENTIALS) {
-			memcpy(&cred, CMSG_DATA(c), sizeof(cred));
-			return cred.pid;
-		}
-	return 0;
-}
-
 static void
 handle_datagram(struct events *e, const char *buf, size_t len, pid_t pid)
 {
@@ -198,36 +183,25 @@ void
 events_drain(struct events *e)
 {
 	char buf[SVPN_EVENT_MAX + 1];
-	union {
-		struct cmsghdr	align;
-		char		buf[CMSG_SPACE(sizeof(struct ucred))];
-	} cbuf;
+	struct util_sender from;
+	ssize_t n;
 	int i;
 
 	if (e == NULL || e->fd < 0)
 		return;
 	/* A bounded batch per call keeps the loop fair. */
 	for (i = 0; i < 64; i++) {
-		struct iovec iov = { buf, sizeof(buf) };
-		struct msghdr mh;
-		ssize_t n;
-
-		memset(&mh, 0, sizeof(mh));
-		mh.msg_iov = &iov;
-		mh.msg_iovlen = 1;
-		mh.msg_control = cbuf.buf;
-		mh.msg_controllen = sizeof(cbuf.buf);
-		n = recvmsg(e->fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
-		if (n < 0) {
-			if (errno != EAGAIN && errno != EINTR)
-				log_warn("events: recvmsg");
-			return;
-		}
-		if (mh.msg_flags & MSG_TRUNC) {
+		n = util_dgram_recv(e->fd, buf, sizeof(buf), &from);
+		if (n == -EMSGSIZE) {
 			log_warnx("events: dropped an oversized datagram");
 			continue;
 		}
-		handle_datagram(e, buf, (size_t)n, sender_pid(&mh));
+		if (n < 0) {
+			if (n != -EAGAIN)
+				log_warnx("events: recvmsg: %s", strerror((int)-n));
+			return;
+		}
+		handle_datagram(e, buf, (size_t)n, from.known ? from.pid : 0);
 	}
 }
 
@@ -240,32 +214,19 @@ on_sweep(uv_timer_t *t)
 int
 events_listen(struct events *e)
 {
-	struct sockaddr_un sa;
-	int one = 1, rc;
+	int rc;
 
-	memset(&sa, 0, sizeof(sa));
-	sa.sun_family = AF_UNIX;
-	if (strlen(e->path) >= sizeof(sa.sun_path))
-		return -ENAMETOOLONG;
-	memcpy(sa.sun_path, e->path, strlen(e->path) + 1);
-	(void)unlink(e->path);	/* a stale socket from an earlier run */
-	e->fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (e->fd < 0 ||
-	    setsockopt(e->fd, SOL_SOCKET, SO_PASSCRED, &one, sizeof(one)) < 0 ||
-	    bind(e->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
-	    /*
-	     * openvpn may have dropped to an unprivileged user when the plugin
-	     * reconnects; the sender's pid is checked on every datagram.
-	     */
-	    chmod(e->path, 0666) < 0) {
-		rc = -errno;
+	/*
+	 * 0666: openvpn may have dropped to an unprivileged user when the
+	 * plugin reconnects; the sender's pid is checked on every datagram.
+	 */
+	if ((rc = util_dgram_listen(e->path, 0666)) < 0) {
 		log_error("events: cannot listen on %s: %s", e->path,
-		    strerror(errno));
-		if (e->fd >= 0)
-			close(e->fd);
+		    strerror(-rc));
 		e->fd = -1;
 		return rc;
 	}
+	e->fd = rc;
 	uv_timer_init(e->loop, &e->timer);
 	e->timer.data = e;
 	e->timing = true;

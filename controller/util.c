@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* Small shared helpers: time formatting, durable file writes, line splitting. */
+#define _GNU_SOURCE		/* struct ucred, SCM_CREDENTIALS */
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -7,7 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "util.h"
@@ -238,4 +241,67 @@ util_lines_flush(struct util_lines *l, void (*fn)(const char *line, void *arg),
 		emit_line(l, fn, arg);
 	l->len = 0;
 	l->skipping = false;
+}
+
+int
+util_dgram_listen(const char *path, unsigned mode)
+{
+	struct sockaddr_un sa;
+	int fd, one = 1, rc;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return -ENAMETOOLONG;
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	(void)unlink(path);	/* a stale socket from an earlier run */
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &one, sizeof(one)) < 0 ||
+	    bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    chmod(path, (mode_t)mode) < 0) {
+		rc = -errno;
+		close(fd);
+		return rc;
+	}
+	return fd;
+}
+
+ssize_t
+util_dgram_recv(int fd, void *buf, size_t len, struct util_sender *from)
+{
+	union {
+		struct cmsghdr	align;
+		char		buf[CMSG_SPACE(sizeof(struct ucred))];
+	} cbuf;
+	struct iovec iov = { buf, len };
+	struct msghdr mh;
+	struct cmsghdr *c;
+	struct ucred cred;
+	ssize_t n;
+
+	memset(&mh, 0, sizeof(mh));
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	mh.msg_control = cbuf.buf;
+	mh.msg_controllen = sizeof(cbuf.buf);
+	memset(from, 0, sizeof(*from));
+	do
+		n = recvmsg(fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+	if (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC))
+		return -EMSGSIZE;
+	for (c = CMSG_FIRSTHDR(&mh); c != NULL; c = CMSG_NXTHDR(&mh, c))
+		if (c->cmsg_level == SOL_SOCKET &&
+		    c->cmsg_type == SCM_CREDENTIALS &&
+		    c->cmsg_len >= CMSG_LEN(sizeof(cred))) {
+			memcpy(&cred, CMSG_DATA(c), sizeof(cred));
+			from->known = true;
+			from->pid = cred.pid;
+			from->uid = cred.uid;
+		}
+	return n;
 }

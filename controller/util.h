@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <time.h>
 
 #ifndef container_of
@@ -64,5 +65,27 @@ void	util_lines_feed(struct util_lines *l, const char *data, size_t n,
 /* Flushes a final unterminated line. */
 void	util_lines_flush(struct util_lines *l,
 	    void (*fn)(const char *line, void *arg), void *arg);
+
+/* Who sent a datagram, as the kernel says (SO_PASSCRED). */
+struct util_sender {
+	bool	known;		/* credentials came with it */
+	pid_t	pid;
+	uid_t	uid;
+};
+
+/*
+ * A unix datagram socket bound at path (a stale socket there is replaced),
+ * non-blocking, close-on-exec, with SO_PASSCRED on, its file mode set to
+ * mode. The receivers of plugin events (supportvpnd, supportvpn-hubd)
+ * use it. fd, or -errno.
+ */
+int	util_dgram_listen(const char *path, unsigned mode);
+/*
+ * Receives one datagram into buf (len bytes) with its sender. The length,
+ * -EAGAIN when none is waiting, -EMSGSIZE when it (or its credentials)
+ * did not fit and was dropped, or another -errno.
+ */
+ssize_t	util_dgram_recv(int fd, void *buf, size_t len,
+	    struct util_sender *from);
 
 #endif

@@ -107,21 +107,6 @@ drop(struct evsock *e, const char *fmt, ...)
 }
 
 static bool
-sender(struct msghdr *mh, struct ucred *cred)
-{
-	struct cmsghdr *c;
-
-	for (c = CMSG_FIRSTHDR(mh); c != NULL; c = CMSG_NXTHDR(mh, c))
-		if (c->cmsg_level == SOL_SOCKET &&
-		    c->cmsg_type == SCM_CREDENTIALS &&
-		    c->cmsg_len >= CMSG_LEN(sizeof(*cred))) {
-			memcpy(cred, CMSG_DATA(c), sizeof(*cred));
-			return true;
-		}
-	return false;
-}
-
-static bool
 uid_allowed(const struct evsock *e, uid_t uid)
 {
 	size_t i;
@@ -133,29 +118,29 @@ uid_allowed(const struct evsock *e, uid_t uid)
 }
 
 static void
-handle(struct evsock *e, const char *buf, size_t len, struct msghdr *mh)
+handle(struct evsock *e, const char *buf, size_t len,
+    const struct util_sender *from)
 {
 	struct datagram d;
-	struct ucred cred;
 	char why[160];
 
-	if (!sender(mh, &cred) || cred.pid <= 0) {
+	if (!from->known || from->pid <= 0) {
 		drop(e, "no sender credentials");
 		return;
 	}
-	if (!uid_allowed(e, cred.uid)) {
+	if (!uid_allowed(e, from->uid)) {
 		drop(e, "sent by pid %d, uid %u, which is not allowed "
-		    "(allowed_uids)", (int)cred.pid, (unsigned)cred.uid);
+		    "(allowed_uids)", (int)from->pid, (unsigned)from->uid);
 		return;
 	}
 	if (datagram_decode(buf, len, &d, why, sizeof(why)) < 0) {
-		drop(e, "malformed, from pid %d: %s", (int)cred.pid, why);
+		drop(e, "malformed, from pid %d: %s", (int)from->pid, why);
 		return;
 	}
-	if (d.pid != (long)cred.pid)
+	if (d.pid != (long)from->pid)
 		log_debug("events: %s says pid %ld, the kernel says %d",
-		    datagram_type_name(d.type), d.pid, (int)cred.pid);
-	e->fn(&d, cred.pid, e->arg);
+		    datagram_type_name(d.type), d.pid, (int)from->pid);
+	e->fn(&d, from->pid, e->arg);
 }
 
 static void
@@ -163,10 +148,8 @@ on_readable(uv_poll_t *h, int status, int events)
 {
 	struct evsock *e = h->data;
 	char buf[SVPN_EVENT_MAX + 1];
-	union {
-		struct cmsghdr	align;
-		char		buf[CMSG_SPACE(sizeof(struct ucred))];
-	} cbuf;
+	struct util_sender from;
+	ssize_t n;
 	int i;
 
 	if (status < 0) {
@@ -175,26 +158,18 @@ on_readable(uv_poll_t *h, int status, int events)
 	}
 	/* A bounded batch per wake-up keeps the loop fair. */
 	for (i = 0; i < BATCH_MAX; i++) {
-		struct iovec iov = { buf, sizeof(buf) };
-		struct msghdr mh;
-		ssize_t n;
-
-		memset(&mh, 0, sizeof(mh));
-		mh.msg_iov = &iov;
-		mh.msg_iovlen = 1;
-		mh.msg_control = cbuf.buf;
-		mh.msg_controllen = sizeof(cbuf.buf);
-		n = recvmsg(e->fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
-		if (n < 0) {
-			if (errno != EAGAIN && errno != EINTR)
-				log_warn("events: recvmsg");
-			break;
-		}
-		if (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) {
+		n = util_dgram_recv(e->fd, buf, sizeof(buf), &from);
+		if (n == -EMSGSIZE) {
 			drop(e, "larger than %d bytes", SVPN_EVENT_MAX);
 			continue;
 		}
-		handle(e, buf, (size_t)n, &mh);
+		if (n < 0) {
+			if (n != -EAGAIN)
+				log_warnx("events: recvmsg: %s",
+				    strerror((int)-n));
+			break;
+		}
+		handle(e, buf, (size_t)n, &from);
 	}
 	if (i > 0 && e->batch != NULL)
 		e->batch(e->arg);
@@ -203,26 +178,13 @@ on_readable(uv_poll_t *h, int status, int events)
 int
 evsock_listen(struct evsock *e)
 {
-	struct sockaddr_un sa;
-	int one = 1, rc;
+	int rc;
 
-	memset(&sa, 0, sizeof(sa));
-	sa.sun_family = AF_UNIX;
-	if (strlen(e->path) >= sizeof(sa.sun_path))
-		return -ENAMETOOLONG;
-	memcpy(sa.sun_path, e->path, strlen(e->path) + 1);
-	(void)unlink(e->path);	/* a stale socket from an earlier run */
-	e->fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (e->fd < 0 ||
-	    setsockopt(e->fd, SOL_SOCKET, SO_PASSCRED, &one, sizeof(one)) < 0 ||
-	    bind(e->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
-	    chmod(e->path, (mode_t)e->mode) < 0) {
-		rc = -errno;
-		if (e->fd >= 0)
-			close(e->fd);
+	if ((rc = util_dgram_listen(e->path, e->mode)) < 0) {
 		e->fd = -1;
 		return rc;
 	}
+	e->fd = rc;
 	if ((rc = uv_poll_init(e->loop, &e->poll, e->fd)) < 0) {
 		close(e->fd);
 		e->fd = -1;
