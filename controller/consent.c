@@ -28,6 +28,13 @@
  * consent alive after we are gone.
  */
 static int lock_fd = -1;
+/*
+ * A record prepared ahead, complete and locked, at <path>.tmp (a name the
+ * plugin never reads): a grant is then one rename, not a file written
+ * while the owner waits for the connection. -1 when none is staged.
+ */
+static int staged_fd = -1;
+static char staged_tmp[PATH_MAX];
 
 /* The record's text for this process. New (free()), or NULL. */
 static char *
@@ -48,7 +55,7 @@ record_text(void)
 }
 
 int
-consent_grant(const char *path)
+consent_stage(const char *path)
 {
 	struct flock fl = {
 		.l_type = F_WRLCK, .l_whence = SEEK_SET,	/* whole file */
@@ -58,6 +65,9 @@ consent_grant(const char *path)
 
 	if ((rc = util_snprintf(tmp, sizeof(tmp), "%s.tmp", path)) < 0)
 		return rc;
+	if (staged_fd >= 0 && strcmp(staged_tmp, tmp) == 0)
+		return 0;
+	consent_unstage(NULL);	/* one for another path */
 	if ((text = record_text()) == NULL)
 		return -ENOMEM;
 	/*
@@ -86,14 +96,8 @@ consent_grant(const char *path)
 	}
 	if ((rc = util_write_all(fd, text, strlen(text))) < 0)
 		goto fail;
-	if (rename(tmp, path) < 0) {
-		rc = -errno;
-		goto fail;
-	}
-	/* The new record is in place: the old one's lock has no use. */
-	if (lock_fd >= 0)
-		(void)close(lock_fd);
-	lock_fd = fd;
+	staged_fd = fd;
+	memcpy(staged_tmp, tmp, sizeof(tmp));
 	free(text);
 	return 0;
 fail:
@@ -104,6 +108,41 @@ fail:
 	}
 	free(text);
 	return rc;
+}
+
+int
+consent_grant(const char *path)
+{
+	char tmp[PATH_MAX];
+	int rc;
+
+	if ((rc = consent_stage(path)) < 0)
+		return rc;
+	if ((rc = util_snprintf(tmp, sizeof(tmp), "%s.tmp", path)) < 0)
+		return rc;
+	if (rename(tmp, path) < 0) {
+		rc = -errno;
+		/* Prepare a fresh one next time. */
+		consent_unstage(path);
+		return rc;
+	}
+	/* The new record is in place: the old one's lock has no use. */
+	if (lock_fd >= 0)
+		(void)close(lock_fd);
+	lock_fd = staged_fd;
+	staged_fd = -1;
+	return 0;
+}
+
+void
+consent_unstage(const char *path)
+{
+	(void)path;	/* the one staged, whatever its path */
+	if (staged_fd < 0)
+		return;
+	(void)unlink(staged_tmp);
+	(void)close(staged_fd);
+	staged_fd = -1;
 }
 
 bool

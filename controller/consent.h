@@ -19,6 +19,16 @@
  * locked. 0 or -errno.
  */
 int	consent_grant(const char *path);
+/*
+ * Prepares the next record ahead of a grant (written and locked, under a
+ * name the plugin never reads), so that consent_grant is a single rename
+ * while the owner waits. Its "granted_at" is when it was prepared. A
+ * no-op when one is staged already. 0 or -errno.
+ */
+int	consent_stage(const char *path);
+/* Removes the staged record, if any (the daemon is stopping). path may
+ * be NULL. */
+void	consent_unstage(const char *path);
 /* Whether the file at path is the record our lock holds (not removed or
  * replaced since the grant). */
 bool	consent_in_place(const char *path);

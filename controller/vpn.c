@@ -305,6 +305,13 @@ revoke_consent(struct vpn *v)
 	if ((rc = consent_revoke(v->cfg->consent_file)) < 0)
 		log_error("consent: cannot remove %s: %s",
 		    v->cfg->consent_file, strerror(-rc));
+	/* The next grant is then a rename; if this fails, the grant writes
+	 * the record itself (and says so if it cannot). */
+	if (v->shutting_down)
+		consent_unstage(v->cfg->consent_file);
+	else if ((rc = consent_stage(v->cfg->consent_file)) < 0)
+		log_debug("consent: cannot prepare a record: %s",
+		    strerror(-rc));
 }
 
 /* Writes the record unless ours is still in place (openvpn's own

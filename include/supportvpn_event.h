@@ -113,7 +113,10 @@
  * the pid is only for messages. It is valid only while someone holds a
  * write lock on it (only a writer can: the file is owned by root or by the
  * plugin's initial user, and not writable by group or others). v1 carried
- * a /proc start time instead of the lock, and is refused.
+ * a /proc start time instead of the lock, and is refused. The controller
+ * prepares the record (written and locked) under run_dir/consent.tmp after
+ * each stop, so a grant is one rename; "granted_at" is when it was
+ * written, and the grant is the moment it appears under its name.
  */
 #define SVPN_CONSENT_VERSION	2
 #define SVPN_CONSENT_V		"v"

@@ -59,6 +59,7 @@ teardown(void **state)
 
 	/* The module's lock, if a test failed before its revoke. */
 	(void)consent_revoke(f->path);
+	consent_unstage(f->path);
 	(void)unlink(f->path);
 	(void)unlink(f->tmp);
 	(void)rmdir(f->dir);
@@ -233,6 +234,40 @@ test_leftover_tmp(void **state)
 	assert_int_equal(consent_revoke(f->path), 0);
 }
 
+/*
+ * A staged record is complete and locked under the temp name, and is no
+ * consent until a grant renames it; the grant then needs no other work.
+ */
+static void
+test_staged_then_granted(void **state)
+{
+	struct fixture *f = *state;
+	struct stat staged, granted;
+	int fds[4];
+
+	assert_int_equal(consent_stage(f->path), 0);
+	assert_int_equal(access(f->path, F_OK), -1);
+	assert_false(consent_in_place(f->path));
+	assert_int_equal(lock_seen_at(f->tmp), F_WRLCK);
+	assert_int_equal(stat(f->tmp, &staged), 0);
+	assert_int_equal(staged.st_mode & 07777, 0644);
+	/* Staging again keeps the one there is. */
+	assert_int_equal(consent_stage(f->path), 0);
+	assert_int_equal(held_fds(f->tmp, fds, 4), 1);
+	assert_int_equal(consent_grant(f->path), 0);
+	assert_int_equal(stat(f->path, &granted), 0);
+	assert_true(granted.st_ino == staged.st_ino);
+	assert_int_equal(access(f->tmp, F_OK), -1);
+	assert_true(consent_in_place(f->path));
+	assert_int_equal(lock_seen_at(f->path), F_WRLCK);
+	assert_int_equal(consent_revoke(f->path), 0);
+	/* Unstaging removes a staged record and its lock. */
+	assert_int_equal(consent_stage(f->path), 0);
+	consent_unstage(f->path);
+	assert_int_equal(access(f->tmp, F_OK), -1);
+	assert_int_equal(access(f->path, F_OK), -1);
+}
+
 /* A failed grant leaves the previous record in place, still locked. */
 static void
 test_failed_grant_keeps_the_record(void **state)
@@ -259,6 +294,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_revoke, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_in_place, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(test_staged_then_granted,
+		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_leftover_tmp, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(
