@@ -67,25 +67,13 @@ int
 events_decode(const char *buf, size_t len, json_t **out, char *why,
     size_t whylen)
 {
-	json_error_t jerr;
 	json_t *ev, *v;
 	const char *key, *type;
 
 	*out = NULL;
-	if (len == 0 || len > SVPN_EVENT_MAX) {
-		snprintf(why, whylen, "size %zu outside 1..%d", len,
-		    SVPN_EVENT_MAX);
+	if ((ev = util_json_object(buf, len, SVPN_EVENT_MAX, why,
+	    whylen)) == NULL)
 		return -1;
-	}
-	if ((ev = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr)) ==
-	    NULL) {
-		snprintf(why, whylen, "not JSON: %s", jerr.text);
-		return -1;
-	}
-	if (!json_is_object(ev)) {
-		snprintf(why, whylen, "not a JSON object");
-		goto bad;
-	}
 	v = json_object_get(ev, SVPN_EV_VERSION);
 	if (!json_is_integer(v) || json_integer_value(v) != SVPN_EVENT_VERSION) {
 		snprintf(why, whylen, "unknown version");

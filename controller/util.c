@@ -13,6 +13,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "util.h"
 
 int64_t
@@ -304,4 +306,28 @@ util_dgram_recv(int fd, void *buf, size_t len, struct util_sender *from)
 			from->uid = cred.uid;
 		}
 	return n;
+}
+
+json_t *
+util_json_object(const char *buf, size_t len, size_t max, char *why,
+    size_t whylen)
+{
+	json_error_t jerr;
+	json_t *o;
+
+	if (len == 0 || len > max) {
+		snprintf(why, whylen, "size %zu outside 1..%zu", len, max);
+		return NULL;
+	}
+	if ((o = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr)) ==
+	    NULL) {
+		snprintf(why, whylen, "not JSON: %s", jerr.text);
+		return NULL;
+	}
+	if (!json_is_object(o)) {
+		snprintf(why, whylen, "not a JSON object");
+		json_decref(o);
+		return NULL;
+	}
+	return o;
 }

@@ -88,4 +88,13 @@ int	util_dgram_listen(const char *path, unsigned mode);
 ssize_t	util_dgram_recv(int fd, void *buf, size_t len,
 	    struct util_sender *from);
 
+struct json_t;
+/*
+ * One JSON object of 1..max bytes (a datagram of the plugin's, say),
+ * duplicate keys refused. A new reference, or NULL with why filled
+ * ("size ...", "not JSON: ...", "not a JSON object").
+ */
+struct json_t *util_json_object(const char *buf, size_t len, size_t max,
+	    char *why, size_t whylen);
+
 #endif

@@ -11,6 +11,7 @@
 #include <jansson.h>
 
 #include "datagram.h"
+#include "util.h"
 #include "supportvpn_event.h"
 
 enum kind {
@@ -330,27 +331,15 @@ int
 datagram_decode(const char *buf, size_t len, struct datagram *out,
     char *why, size_t whylen)
 {
-	json_error_t jerr;
 	json_t *ev, *v;
 	const char *key;
 	int rc = -1;
 
 	memset(out, 0, sizeof(*out));
 	out->real_port = -1;
-	if (len == 0 || len > SVPN_EVENT_MAX) {
-		snprintf(why, whylen, "size %zu outside 1..%d", len,
-		    SVPN_EVENT_MAX);
+	if ((ev = util_json_object(buf, len, SVPN_EVENT_MAX, why,
+	    whylen)) == NULL)
 		return -1;
-	}
-	if ((ev = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr)) ==
-	    NULL) {
-		snprintf(why, whylen, "not JSON: %s", jerr.text);
-		return -1;
-	}
-	if (!json_is_object(ev)) {
-		snprintf(why, whylen, "not a JSON object");
-		goto out;
-	}
 	if (take_header(out, ev, why, whylen) < 0)
 		goto out;
 	json_object_foreach(ev, key, v) {
