@@ -1,0 +1,293 @@
+// SPDX-License-Identifier: MIT
+// The page's words in English and German, chosen by the browser's
+// languages (navigator.languages: the first that is German or English
+// wins; English otherwise). The German follows the original manual
+// ("Support-VPN starten", "Support-VPN starten wenn möglich",
+// "Support-VPN anhalten"). Sentences that come from supportvpnd (a check's
+// detail, an error message) stay as the daemon words them.
+"use strict";
+
+(function () {
+  var words = {
+    en: {
+      crumbs: "Settings → Support → Support VPN",
+      title: "Support VPN",
+      intro: "The vendor's support staff can reach this server only while you have the support VPN on. It always connects out to the vendor's support servers; nothing from the internet can connect in.",
+      state_h: "Status",
+      loading: "Loading…",
+      live_connecting: "connecting for live updates…",
+      live_open: "live",
+      live_lost: "live updates interrupted; reconnecting…",
+      hub: "Support server",
+      tunnel_ip: "Tunnel address",
+      since: "Connected since",
+      bytes: "Traffic",
+      bytes_fmt: "{in} received, {out} sent",
+      session_end: "Session ends",
+      no_end: "no end: until you stop it",
+      end_after_connect: "counted from the moment it connects",
+      extend_by: "Extend by",
+      extend: "Extend",
+      d_default: "the default time",
+      d_1h: "1 hour",
+      d_8h: "8 hours",
+      d_24h: "24 hours",
+      d_3d: "3 days",
+      actions_h: "Activation",
+      start: "Start support VPN",
+      duration: "for",
+      when_possible: "Start support VPN when possible",
+      when_possible_hint: "Starts as soon as, and whenever, all prerequisites hold, also after a restart. Unticking it stops the support VPN.",
+      stop: "Stop support VPN",
+      stop_hint: "Stops the support VPN and clears \"Start support VPN when possible\".",
+      logout: "Log out",
+      login_why: "To start or stop the support VPN, log in with the appliance's API token.",
+      login_where: "supportvpnd keeps it in the file named by api.token_file (by default /var/lib/supportvpn/api.token), readable by root and the group api.token_group.",
+      login_failed: "That token is not right. Please try again.",
+      token: "API token",
+      login: "Log in",
+      checks_h: "Prerequisites",
+      checks_note: "Finding these out can take up to 30 seconds on a bad network.",
+      group1: "The default gateway is assigned and works",
+      group2: "The internet router has a public IP, a DNS server is assigned, name resolution works, the vendor cloud can be reached, and the clock is right",
+      refresh: "Check again",
+      checked_at: "checked {t}",
+      checks_running: "checking…",
+      checks_off: "The checks are off: no vendor cloud is configured.",
+      history_h: "Support sessions",
+      history_empty: "No support sessions yet.",
+      h_started: "Started",
+      h_by: "By",
+      h_hub: "Support server",
+      h_ended: "Ended",
+      h_traffic: "Traffic",
+      h_logins: "Logins",
+      how_now: "started now",
+      how_when_possible: "when possible",
+      still_open: "still open",
+      why_owner: "stopped",
+      why_expired: "expired",
+      why_daemon: "supportvpnd stopped",
+      lt_ok: "OK",
+      lt_fail: "failed",
+      lt_unknown: "not checked yet",
+      c_gateway_assigned: "Default gateway assigned",
+      c_gateway_reachable: "Default gateway answers",
+      c_public_ip: "Public IP address",
+      c_dns_server: "DNS server assigned",
+      c_dns_resolution: "Name resolution works",
+      c_cloud_reachable: "Vendor cloud reachable",
+      c_clock: "Clock is right",
+      fix_gateway_assigned: "Check the network settings (DHCP or a fixed gateway). Is the cable plugged in?",
+      fix_gateway_reachable: "Is the router on, and the gateway address right? Some routers do not answer ping: if everything else is green, ignore this one.",
+      fix_public_ip: "See the vendor cloud's light; a proxy or captive portal in the way often answers with a web page.",
+      fix_dns_server: "Set a DNS server in the network settings (often the router's address).",
+      fix_dns_resolution: "Is the DNS server reachable, does the router have internet, is port 53 blocked?",
+      fix_cloud_reachable: "Check the internet connection, or a firewall blocking outgoing web traffic.",
+      fix_clock: "Set the time or turn on NTP: with a wrong clock every certificate looks invalid.",
+      vpn_unknown: "Unknown",
+      vpn_stopped: "Stopped",
+      vpn_waiting: "Waiting for the prerequisites",
+      vpn_starting: "Starting…",
+      vpn_connected: "Connected",
+      vpn_reconnecting: "Reconnecting…",
+      vpn_stopping: "Stopping…",
+      vpn_failed: "Failed",
+      ov_CONNECTING: "Starting the connection",
+      ov_RESOLVE: "Looking up the support server's address",
+      ov_TCP_CONNECT: "Connecting to the support server",
+      ov_WAIT: "Waiting for the support server to answer",
+      ov_AUTH: "Checking certificates (both sides)",
+      ov_GET_CONFIG: "Receiving the tunnel's settings",
+      ov_ASSIGN_IP: "Setting the tunnel address",
+      ov_ADD_ROUTES: "Adding routes",
+      ov_CONNECTED: "Connected",
+      ov_RECONNECTING: "Trying again",
+      ov_EXITING: "openvpn is restarting",
+      m_starting: "Starting the support VPN…",
+      m_connected: "The support VPN is connected to {hub}.",
+      m_start_failed: "The support VPN could not be started: {why}",
+      m_refused: "The support server was refused: {why} The support VPN keeps trying until you stop it.",
+      m_timeout: "Not connected after {s} seconds: {why} The support VPN keeps trying until you stop it.",
+      m_stopped_meanwhile: "The support VPN was stopped before it connected.",
+      m_stopping: "Stopping the support VPN…",
+      m_stopped: "The support VPN is stopped.",
+      m_stop_failed: "The support VPN could not be stopped: {why}",
+      m_arming: "Setting \"Start support VPN when possible\"…",
+      m_armed: "The support VPN starts as soon as, and whenever, all prerequisites hold.",
+      m_arm_failed: "\"Start support VPN when possible\" could not be set: {why}",
+      m_unarming: "Clearing \"Start support VPN when possible\" and stopping the support VPN…",
+      m_extending: "Extending the session…",
+      m_extended: "The session now ends {t}.",
+      m_extend_failed: "The session could not be extended: {why}",
+      m_checking: "Checking the prerequisites again…",
+      m_checked_ok: "All prerequisites hold.",
+      m_checked_fail: "{n} of {all} prerequisites fail.",
+      m_check_failed: "The prerequisites could not be checked: {why}",
+      m_no_answer: "supportvpnd did not answer within {s} seconds.",
+      m_unreachable: "supportvpnd cannot be reached ({why}).",
+      m_session_gone: "Your login has ended; please log in again.",
+      m_http: "supportvpnd answered HTTP {code}."
+    },
+    de: {
+      crumbs: "Systemeinstellungen → Support → Support-VPN",
+      title: "Support-VPN",
+      intro: "Die Mitarbeiter des Kundendienstes haben nur dann Zugriff auf diesen Server, wenn Sie das Support-VPN aktivieren. Die Verbindung wird immer von innen nach außen zu den Support-Servern des Herstellers aufgebaut, niemals umgekehrt.",
+      state_h: "Status",
+      loading: "Wird geladen…",
+      live_connecting: "Live-Anzeige wird verbunden…",
+      live_open: "live",
+      live_lost: "Live-Anzeige unterbrochen; wird neu verbunden…",
+      hub: "Support-Server",
+      tunnel_ip: "Tunnel-Adresse",
+      since: "Verbunden seit",
+      bytes: "Datenmenge",
+      bytes_fmt: "{in} empfangen, {out} gesendet",
+      session_end: "Sitzung endet",
+      no_end: "ohne Ende: bis Sie es anhalten",
+      end_after_connect: "gezählt ab dem Verbindungsaufbau",
+      extend_by: "Verlängern um",
+      extend: "Verlängern",
+      d_default: "die Standarddauer",
+      d_1h: "1 Stunde",
+      d_8h: "8 Stunden",
+      d_24h: "24 Stunden",
+      d_3d: "3 Tage",
+      actions_h: "Aktivierung",
+      start: "Support-VPN starten",
+      duration: "für",
+      when_possible: "Support-VPN starten wenn möglich",
+      when_possible_hint: "Startet, sobald und immer wenn alle Voraussetzungen erfüllt sind, auch nach einem Neustart. Das Abwählen hält das Support-VPN an.",
+      stop: "Support-VPN anhalten",
+      stop_hint: "Baut das Support-VPN ab; die Option „Support-VPN starten wenn möglich“ wird ebenfalls deaktiviert.",
+      logout: "Abmelden",
+      login_why: "Um das Support-VPN zu starten oder anzuhalten, melden Sie sich mit dem API-Token des Servers an.",
+      login_where: "supportvpnd legt es in der Datei ab, die api.token_file nennt (voreingestellt /var/lib/supportvpn/api.token); lesen dürfen sie root und die Gruppe api.token_group.",
+      login_failed: "Dieses Token ist nicht richtig. Bitte versuchen Sie es noch einmal.",
+      token: "API-Token",
+      login: "Anmelden",
+      checks_h: "Voraussetzungen",
+      checks_note: "Es kann in seltenen Fällen bis zu 30 Sekunden dauern, bis die Verbindungsinformationen ermittelt sind.",
+      group1: "Standard-Gateway ist zugewiesen und funktioniert",
+      group2: "Der Internet-Router hat eine öffentliche IP erhalten, ein DNS-Server ist zugewiesen, die Namensauflösung funktioniert, eine Verbindung zur Hersteller-Cloud ist möglich und die Uhrzeit stimmt",
+      refresh: "Erneut prüfen",
+      checked_at: "geprüft {t}",
+      checks_running: "wird geprüft…",
+      checks_off: "Die Prüfungen sind aus: keine Hersteller-Cloud eingestellt.",
+      history_h: "Support-Sitzungen",
+      history_empty: "Noch keine Support-Sitzungen.",
+      h_started: "Begonnen",
+      h_by: "Durch",
+      h_hub: "Support-Server",
+      h_ended: "Beendet",
+      h_traffic: "Datenmenge",
+      h_logins: "Anmeldungen",
+      how_now: "sofort gestartet",
+      how_when_possible: "wenn möglich",
+      still_open: "läuft noch",
+      why_owner: "angehalten",
+      why_expired: "abgelaufen",
+      why_daemon: "supportvpnd beendet",
+      lt_ok: "OK",
+      lt_fail: "Fehler",
+      lt_unknown: "noch nicht geprüft",
+      c_gateway_assigned: "Standard-Gateway zugewiesen",
+      c_gateway_reachable: "Standard-Gateway antwortet",
+      c_public_ip: "Öffentliche IP-Adresse",
+      c_dns_server: "DNS-Server zugewiesen",
+      c_dns_resolution: "Namensauflösung funktioniert",
+      c_cloud_reachable: "Hersteller-Cloud erreichbar",
+      c_clock: "Uhrzeit stimmt",
+      fix_gateway_assigned: "Prüfen Sie die Netzwerkeinstellungen (DHCP oder ein festes Gateway). Ist das Kabel eingesteckt?",
+      fix_gateway_reachable: "Ist der Router an, stimmt die Gateway-Adresse? Manche Router antworten nicht auf Ping: ist alles andere grün, kann diese Anzeige ignoriert werden.",
+      fix_public_ip: "Siehe die Anzeige der Hersteller-Cloud; ein Proxy oder eine Vorschaltseite antwortet oft mit einer Webseite.",
+      fix_dns_server: "Tragen Sie einen DNS-Server in den Netzwerkeinstellungen ein (oft die Adresse des Routers).",
+      fix_dns_resolution: "Ist der DNS-Server erreichbar, hat der Router Internet, ist Port 53 gesperrt?",
+      fix_cloud_reachable: "Prüfen Sie die Internetverbindung oder eine Firewall, die ausgehenden Web-Verkehr sperrt.",
+      fix_clock: "Stellen Sie die Uhrzeit ein oder schalten Sie NTP ein: mit falscher Uhrzeit wirkt jedes Zertifikat ungültig.",
+      vpn_unknown: "Unbekannt",
+      vpn_stopped: "Angehalten",
+      vpn_waiting: "Wartet auf die Voraussetzungen",
+      vpn_starting: "Wird gestartet…",
+      vpn_connected: "Verbunden",
+      vpn_reconnecting: "Verbindung wird wiederhergestellt…",
+      vpn_stopping: "Wird angehalten…",
+      vpn_failed: "Fehler",
+      ov_CONNECTING: "Verbindung wird begonnen",
+      ov_RESOLVE: "Adresse des Support-Servers wird ermittelt",
+      ov_TCP_CONNECT: "Verbindung zum Support-Server wird aufgebaut",
+      ov_WAIT: "Warten auf die Antwort des Support-Servers",
+      ov_AUTH: "Zertifikate werden geprüft (beide Seiten)",
+      ov_GET_CONFIG: "Tunnel-Einstellungen werden empfangen",
+      ov_ASSIGN_IP: "Tunnel-Adresse wird gesetzt",
+      ov_ADD_ROUTES: "Routen werden eingetragen",
+      ov_CONNECTED: "Verbunden",
+      ov_RECONNECTING: "Neuer Versuch",
+      ov_EXITING: "openvpn wird neu gestartet",
+      m_starting: "Das Support-VPN wird gestartet…",
+      m_connected: "Das Support-VPN ist mit {hub} verbunden.",
+      m_start_failed: "Das Support-VPN konnte nicht gestartet werden: {why}",
+      m_refused: "Der Support-Server wurde abgelehnt: {why} Das Support-VPN versucht es weiter, bis Sie es anhalten.",
+      m_timeout: "Nach {s} Sekunden nicht verbunden: {why} Das Support-VPN versucht es weiter, bis Sie es anhalten.",
+      m_stopped_meanwhile: "Das Support-VPN wurde angehalten, bevor es verbunden war.",
+      m_stopping: "Das Support-VPN wird angehalten…",
+      m_stopped: "Das Support-VPN ist angehalten.",
+      m_stop_failed: "Das Support-VPN konnte nicht angehalten werden: {why}",
+      m_arming: "„Support-VPN starten wenn möglich“ wird gesetzt…",
+      m_armed: "Das Support-VPN startet, sobald und immer wenn alle Voraussetzungen erfüllt sind.",
+      m_arm_failed: "„Support-VPN starten wenn möglich“ konnte nicht gesetzt werden: {why}",
+      m_unarming: "„Support-VPN starten wenn möglich“ wird deaktiviert und das Support-VPN angehalten…",
+      m_extending: "Die Sitzung wird verlängert…",
+      m_extended: "Die Sitzung endet jetzt {t}.",
+      m_extend_failed: "Die Sitzung konnte nicht verlängert werden: {why}",
+      m_checking: "Die Voraussetzungen werden erneut geprüft…",
+      m_checked_ok: "Alle Voraussetzungen sind erfüllt.",
+      m_checked_fail: "{n} von {all} Voraussetzungen sind nicht erfüllt.",
+      m_check_failed: "Die Voraussetzungen konnten nicht geprüft werden: {why}",
+      m_no_answer: "supportvpnd hat nicht innerhalb von {s} Sekunden geantwortet.",
+      m_unreachable: "supportvpnd ist nicht erreichbar ({why}).",
+      m_session_gone: "Ihre Anmeldung ist abgelaufen; bitte melden Sie sich erneut an.",
+      m_http: "supportvpnd antwortete mit HTTP {code}."
+    }
+  };
+
+  function pick(langs) {
+    for (var i = 0; i < langs.length; i++) {
+      var primary = String(langs[i]).toLowerCase().split("-")[0];
+      if (words[primary])
+        return primary;
+    }
+    return "en";
+  }
+
+  var lang = pick(navigator.languages && navigator.languages.length ?
+    navigator.languages : [navigator.language || "en"]);
+
+  // t("m_connected", {hub: "x"}): the word in the page's language, with
+  // {name} replaced; a missing key shows as itself rather than nothing.
+  function t(key, vars) {
+    var s = words[lang][key];
+    if (s === undefined)
+      s = words.en[key];
+    if (s === undefined)
+      return key;
+    return s.replace(/\{(\w+)\}/g, function (m, name) {
+      return vars && vars[name] !== undefined ? String(vars[name]) : m;
+    });
+  }
+
+  function has(key) {
+    return words.en[key] !== undefined;
+  }
+
+  // Every element with data-i18n gets its text in the page's language.
+  function apply(root) {
+    var els = root.querySelectorAll("[data-i18n]");
+    for (var i = 0; i < els.length; i++)
+      els[i].textContent = t(els[i].getAttribute("data-i18n"));
+    document.documentElement.lang = lang;
+    document.title = t("title");
+  }
+
+  window.svpnI18n = { lang: lang, t: t, has: has, apply: apply };
+})();
