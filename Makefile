@@ -36,6 +36,9 @@ DEB_PACKAGES := build-essential pkg-config libuv1-dev libjansson-dev \
 	libcmocka-dev libssl-dev libcurl4-openssl-dev openvpn openssl \
 	python3 python3-pytest dnsmasq-base iproute2 procps socat iputils-ping \
 	curl clang libclang-rt-14-dev libcrypt-dev libnftables-dev nftables
+# The owner's page is tested in a real browser (tests/system/test_browser.py):
+# headless chromium, and a font with the page's symbols for its screenshots.
+DEB_PACKAGES += chromium fonts-dejavu-core
 
 UV_CFLAGS	= $(shell $(PKG_CONFIG) --cflags libuv jansson libcurl 2>/dev/null)
 UV_LIBS		= $(shell $(PKG_CONFIG) --libs libuv jansson libcurl libxcrypt 2>/dev/null)
