@@ -84,6 +84,13 @@
       i === 0 ? 0 : 1 }).format(n) + " " + units[i];
   }
 
+  // supportvpnd's sentences end without a full stop; ours go on after
+  // them.
+  function sentence(text) {
+    text = String(text || "").trim();
+    return text && !/[.!?]$/.test(text) ? text + "." : text;
+  }
+
   // -- talking to supportvpnd ---------------------------------------------
 
   // One request. Never rejects and never waits longer than timeoutS:
@@ -577,7 +584,7 @@
       var limit = setTimeout(function () {
         var s = st.status || {};
         finish({ kind: "error", text: t("m_timeout", { s: START_WATCH_S,
-          why: s.detail || "" }) });
+          why: sentence(s.detail) }) });
       }, START_WATCH_S * 1000);
 
       function finish(res) {
@@ -600,8 +607,8 @@
           finish({ kind: "error", text: t("m_stopped_meanwhile") });
         else if (st.refused && (s.vpn === "starting" ||
             s.vpn === "reconnecting"))
-          finish({ kind: "error", text: t("m_refused", { why: s.detail ||
-            "" }) });
+          finish({ kind: "error", text: t("m_refused", {
+            why: sentence(s.detail) }) });
       };
       if (st.status)
         st.watcher(st.status);
