@@ -36,9 +36,6 @@ DEB_PACKAGES := build-essential pkg-config libuv1-dev libjansson-dev \
 	libcmocka-dev libssl-dev libcurl4-openssl-dev openvpn openssl \
 	python3 python3-pytest dnsmasq-base iproute2 procps socat iputils-ping \
 	curl clang libclang-rt-14-dev libcrypt-dev libnftables-dev nftables
-# The owner's page is tested in a real browser (tests/system/test_browser.py):
-# headless chromium, and a font with the page's symbols for its screenshots.
-DEB_PACKAGES += chromium fonts-dejavu-core
 
 UV_CFLAGS	= $(shell $(PKG_CONFIG) --cflags libuv jansson libcurl 2>/dev/null)
 UV_LIBS		= $(shell $(PKG_CONFIG) --libs libuv jansson libcurl libxcrypt 2>/dev/null)
@@ -51,6 +48,9 @@ CMOCKA_LIBS	= $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null)
 HUB_PKGS	= libuv jansson libnftables
 HUB_CFLAGS	= $(shell $(PKG_CONFIG) --cflags $(HUB_PKGS) 2>/dev/null)
 HUB_LIBS	= $(shell $(PKG_CONFIG) --libs $(HUB_PKGS) 2>/dev/null)
+# The owner's page is tested in a real browser (tests/system/test_browser.py):
+# headless chromium, and a font with the page's symbols for its screenshots.
+DEB_PACKAGES += chromium fonts-dejavu-core
 
 ALL_CFLAGS = $(WARN) $(CFLAGS) $(CPPFLAGS) -Iinclude -Icontroller $(UV_CFLAGS)
 
