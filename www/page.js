@@ -345,7 +345,7 @@
       row = byId[r.session];
       if (!row) {
         row = byId[r.session] = { id: r.session, hubs: [], logins: 0,
-          bytes_in: 0, bytes_out: 0, counted: false };
+          bytes_in: 0, bytes_out: 0, counted: false, bytes: false };
         rows.push(row);
       }
       switch (r.event) {
@@ -366,6 +366,7 @@
         if (!row.counted) {
           row.bytes_in += r.bytes_in || 0;
           row.bytes_out += r.bytes_out || 0;
+          row.bytes = true;
         }
         break;
       case "ended":
@@ -374,6 +375,7 @@
         row.bytes_in = r.bytes_in || 0;
         row.bytes_out = r.bytes_out || 0;
         row.counted = true;
+        row.bytes = true;
         if (typeof r.logins === "number")
           row.logins = r.logins;
         break;
@@ -407,12 +409,14 @@
       cell(tr, r.hubs.length ? r.hubs.join(", ") : "–");
       cell(tr, r.ended ? fmtTime(r.ended) : t("still_open"),
         r.ended ? whyEnded(r.why) : "");
-      cell(tr, t("bytes_fmt", { "in": fmtBytes(r.bytes_in),
-        out: fmtBytes(r.bytes_out) }));
+      // Counted when a connection ends: nothing yet for an open one.
+      cell(tr, r.bytes ? t("bytes_fmt", { "in": fmtBytes(r.bytes_in),
+        out: fmtBytes(r.bytes_out) }) : "–");
       cell(tr, String(r.logins));
       body.appendChild(tr);
     }
     $("history-empty").hidden = rows.length > 0;
+    $("history").hidden = rows.length === 0;
   }
 
   function loadHistory() {

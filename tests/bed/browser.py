@@ -292,6 +292,14 @@ class Browser:
                      f"location.href === {json.dumps(url)}", timeout,
                      desc="the page to reload")
 
+    def set_languages(self, lang):
+        """From now on the browser prefers `lang` ("de-DE"): in
+        navigator.languages and the Accept-Language header."""
+        ua = self.eval("navigator.userAgent")
+        self.send("Emulation.setUserAgentOverride",
+                  {"userAgent": ua,
+                   "acceptLanguage": f"{lang},{lang.split('-')[0]}"})
+
     def eval(self, expr, timeout=30):
         """The value of a JavaScript expression in the page (promises are
         awaited); a thrown exception raises BrowserError."""
