@@ -28,8 +28,10 @@
     loggedIn: false,
     busy: false,        // an action runs; the controls wait
     watcher: null,      // a running start: function (status) -> done?
-    progress: [],       // openvpn states seen while starting
-    refused: false,     // a hub was refused since the start
+    progress: [],       // openvpn's states in this attempt
+    attempt: 1,         // openvpn's attempts since the start
+    refusal: "",        // why a hub was refused since the start
+    lastDetail: "",     // the newest state event's detail
     es: null,
     live: "connecting",
     polls: 0,
@@ -219,6 +221,11 @@
     $("extend-box").hidden = !(st.loggedIn && s.expires_at);
   }
 
+  function resetProgress() {
+    st.progress = [];
+    st.attempt = 1;
+  }
+
   function renderProgress(s) {
     var box = $("progress-box");
     var list = $("progress");
@@ -240,6 +247,8 @@
       furthest = Math.max(furthest, STEPS.indexOf(p.state) + 1);
     }
     $("progress-bar").value = furthest;
+    $("attempt").textContent = st.attempt > 1 ?
+      "(" + t("attempt", { n: st.attempt }) + ")" : "";
   }
 
   function renderControls() {
@@ -266,10 +275,12 @@
     badge.setAttribute("data-vpn", vpn);
     badge.querySelector(".badge-text").textContent =
       I.has("vpn_" + vpn) ? t("vpn_" + vpn) : vpn;
-    $("vpn-detail").textContent = s.detail || "";
-    // While openvpn retries a refused hub, the detail is the refusal.
-    $("vpn-detail").setAttribute("data-refused", st.refused &&
-      (vpn === "starting" || vpn === "reconnecting") ? "true" : "false");
+    // While openvpn retries a refused hub, the refusal stays in view (the
+    // daemon's detail moves on to the next attempt at once).
+    var refused = st.refusal !== "" && (vpn === "starting" ||
+      vpn === "reconnecting");
+    $("vpn-detail").textContent = refused ? st.refusal : s.detail || "";
+    $("vpn-detail").setAttribute("data-refused", refused ? "true" : "false");
     if (!st.busy)
       $("opt-when-possible").checked = !!s.start_when_possible;
     renderTunnel(s);
@@ -285,12 +296,12 @@
       return;
     if (s.vpn === "starting" && (!st.status ||
         st.status.vpn !== "starting") && st.watcher === null)
-      st.progress = [];
+      resetProgress();
     // A page opened while starting shows openvpn's state so far.
     if (!st.status && s.vpn === "starting" && s.openvpn && s.openvpn.state)
       st.progress.push({ state: s.openvpn.state, detail: "" });
     if (s.vpn !== "starting" && s.vpn !== "reconnecting")
-      st.refused = false;
+      st.refusal = "";
     st.status = s;
     renderStatus(s);
     if (st.watcher)
@@ -463,7 +474,8 @@
       delete s.tunnel;
     if (d.vpn === "starting" && d.previous !== "starting" &&
         d.previous !== "reconnecting" && st.watcher === null)
-      st.progress = [];
+      resetProgress();
+    st.lastDetail = d.detail || "";
     applyStatus(s);
     refreshSoon();
   }
@@ -478,15 +490,23 @@
       return;
     if (last && last.state === d.state)
       return;
+    // After a failed attempt openvpn starts over: so does the list.
+    if (last && last.state === "RECONNECTING") {
+      st.progress = [];
+      st.attempt++;
+    }
     st.progress.push({ state: d.state, detail: d.detail || "" });
     renderProgress(s);
   }
 
+  // supportvpnd words a refusal in the state event just before this one
+  // (its status moves on to the next attempt within milliseconds).
   function onPeerEvent(d) {
-    if (d.kind === "tls_verify" && d.result === "refused") {
-      st.refused = true;
-      refreshSoon();
-    }
+    if (d.kind !== "tls_verify" || d.result !== "refused")
+      return;
+    st.refusal = st.lastDetail || d.reason || d.rule || "refused";
+    if (st.status)
+      applyStatus(st.status);
   }
 
   function connectEvents() {
@@ -609,10 +629,10 @@
             { why: s.detail || "" }) });
         else if (s.vpn === "stopped" || s.vpn === "stopping")
           finish({ kind: "error", text: t("m_stopped_meanwhile") });
-        else if (st.refused && (s.vpn === "starting" ||
+        else if (st.refusal && (s.vpn === "starting" ||
             s.vpn === "reconnecting"))
           finish({ kind: "error", text: t("m_refused", {
-            why: sentence(s.detail) }) });
+            why: sentence(st.refusal) }) });
       };
       if (st.status)
         st.watcher(st.status);
@@ -625,8 +645,8 @@
       var d = $("duration").value;
       if (d)
         body.duration_s = Number(d);
-      st.progress = [];
-      st.refused = false;
+      resetProgress();
+      st.refusal = "";
       return call("POST", "/api/start", body, 30).then(function (r) {
         if (!r.ok)
           return failed("m_start_failed", r);
@@ -653,8 +673,8 @@
       var d = $("duration").value;
       if (d)
         body.duration_s = Number(d);
-      st.progress = [];
-      st.refused = false;
+      resetProgress();
+      st.refusal = "";
       return call("POST", "/api/start", body, 30).then(function (r) {
         if (!r.ok) {
           $("opt-when-possible").checked = false;

@@ -350,16 +350,19 @@ class Browser:
 
     def click(self, selector, timeout=30):
         """A real mouse click in the middle of the element, once it is
-        visible and enabled (scrolled into view first)."""
-        self.wait_js(f"(function(e){{return !!e && !e.disabled && "
-                     f"e.getClientRects().length > 0}})(document."
-                     f"querySelector({json.dumps(selector)}))", timeout,
-                     desc=f"{selector} to be visible and enabled")
-        r = self.eval(f"(function(e){{e.scrollIntoView({{block: 'center'}});"
-                      f"var r = e.getBoundingClientRect();"
-                      f"return [r.left + r.width / 2, r.top + r.height / 2]}})"
-                      f"(document.querySelector({json.dumps(selector)}))")
-        x, y = r
+        visible, enabled and on top at that point (scrolled into view
+        first). The point is found and checked in one evaluation and the
+        click follows at once, so a page that moves is not clicked beside
+        the element."""
+        sel = json.dumps(selector)
+        x, y = self.wait_js(
+            f"(function(e){{if (!e || e.disabled || !e.getClientRects()"
+            f".length) return null; e.scrollIntoView({{block: 'center'}});"
+            f"var r = e.getBoundingClientRect(), x = r.left + r.width / 2,"
+            f" y = r.top + r.height / 2, hit = document.elementFromPoint("
+            f"x, y); return hit && (hit === e || e.contains(hit)) ? [x, y] :"
+            f" null}})(document.querySelector({sel}))", timeout,
+            desc=f"{selector} to be visible, enabled and on top")
         for kind in ("mousePressed", "mouseReleased"):
             self.send("Input.dispatchMouseEvent",
                       {"type": kind, "x": x, "y": y, "button": "left",
