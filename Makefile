@@ -41,7 +41,8 @@ endif
 DEB_PACKAGES := build-essential pkg-config libuv1-dev libjansson-dev \
 	libcmocka-dev libssl-dev libcurl4-openssl-dev openvpn openssl \
 	python3 python3-pytest dnsmasq-base iproute2 procps socat iputils-ping \
-	curl clang libclang-rt-14-dev libcrypt-dev libnftables-dev nftables
+	curl clang libclang-rt-14-dev libcrypt-dev libnftables-dev nftables \
+	mandoc man-db
 
 UV_CFLAGS	= $(shell $(PKG_CONFIG) --cflags libuv jansson libcurl 2>/dev/null)
 UV_LIBS		= $(shell $(PKG_CONFIG) --libs libuv jansson libcurl libxcrypt 2>/dev/null)
@@ -93,7 +94,7 @@ PROGRAMS := $(BUILD)/supportvpnd $(BUILD)/supportvpnctl $(PLUGIN) \
 	$(BUILD)/supportvpn-hubd $(BUILD)/supportvpn-hub
 
 .PHONY: all deps check unit system headers confcheck demo bench run \
-	install uninstall asan fuzz clean
+	install uninstall asan fuzz clean manlint completion
 .DEFAULT_GOAL := all
 
 all: $(PROGRAMS)
@@ -210,6 +211,22 @@ headers: $(BUILD)/.flags
 		$(CC) -I$$(dirname $$h) $(filter-out -MMD -MP,$(ALL_CFLAGS)) $(HUB_CFLAGS) -Werror -fsyntax-only $(BUILD)/headers/t.c || { echo "headers: $$h does not compile alone" >&2; exit 1; }; \
 	done; echo "headers: every header compiles alone"
 
+# The manual pages: mandoc's linter, where a warning or worse fails (-W
+# warning; style hints do not), and man-db with groff, which must print
+# nothing. A fixed locale keeps man quiet about the caller's; man-db's
+# seccomp sandbox is left out, as some containers refuse it.
+MAN_PAGES	:= $(wildcard man/*.[1-8])
+manlint:
+	@for p in $(MAN_PAGES); do \
+		mandoc -T lint -W warning $$p || { echo "manlint: $$p: mandoc -T lint" >&2; exit 1; }; \
+		out=$$(LC_ALL=C.UTF-8 MAN_DISABLE_SECCOMP=1 man --warnings -l -Tutf8 $$p 2>&1 >/dev/null) && [ -z "$$out" ] || \
+			{ printf '%s\n' "$$out" >&2; echo "manlint: $$p: man --warnings" >&2; exit 1; }; \
+	done; echo "manlint: $(words $(MAN_PAGES)) manual pages clean (mandoc -T lint -W warning, man --warnings)"
+
+# The bash completion, sourced into bash and checked against ctl.c.
+completion:
+	@bash tests/completion/test_supportvpnctl.sh .
+
 unit: $(UNIT_BINS) $(HELPER_BINS) $(PLUGIN)
 	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; (cd tests/unit && ../../$$t); done
 	@echo "== $(BUILD)/tests/plugin_driver"
@@ -235,6 +252,8 @@ system: all
 check:
 	$(MAKE) WERROR=1 all $(UNIT_BINS) $(HELPER_BINS) $(BENCH_BINS)
 	$(MAKE) WERROR=1 headers
+	$(MAKE) manlint
+	$(MAKE) completion
 	$(MAKE) WERROR=1 confcheck
 	$(MAKE) WERROR=1 unit
 	$(MAKE) WERROR=1 system
