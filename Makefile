@@ -283,7 +283,7 @@ run: all
 # installed paths: SUBST fills them in.
 INST		:= $(BUILD)/inst
 SUBST		= sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
-		  -e 's|/usr/local/lib/supportvpn/|$(PLUGINDIR)/|g' \
+		  -e 's|/usr/lib/supportvpn/|$(PLUGINDIR)/|g' \
 		  -e 's|/etc/supportvpn/|$(SYSCONFDIR)/supportvpn/|g' \
 		  -e 's|/etc/supportvpn-hub/|$(SYSCONFDIR)/supportvpn-hub/|g'
 # source:destination pairs, destination relative to DESTDIR
