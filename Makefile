@@ -9,6 +9,12 @@ SBINDIR		?= $(PREFIX)/sbin
 LIBDIR		?= $(PREFIX)/lib
 PLUGINDIR	?= $(LIBDIR)/supportvpn
 SYSCONFDIR	?= $(PREFIX)/etc
+DATADIR		?= $(PREFIX)/share
+MANDIR		?= $(DATADIR)/man
+UNITDIR		?= $(LIBDIR)/systemd/system
+TMPFILESDIR	?= $(LIBDIR)/tmpfiles.d
+BASHCOMPDIR	?= $(DATADIR)/bash-completion/completions
+LOGROTATEDIR	?= $(SYSCONFDIR)/logrotate.d
 DESTDIR		?=
 BUILD		?= build
 PYTEST		?= /usr/bin/python3 -m pytest
@@ -270,26 +276,62 @@ run: all
 	    conf/supportvpnd.json > $(BUILD)/run/supportvpnd.json
 	./$(BUILD)/supportvpnd --config $(BUILD)/run/supportvpnd.json --log-level debug
 
-# Example configurations are installed only where none exists yet.
+# Installation. Programs, the plugin, units, man pages and completion are
+# always replaced; configuration files (the examples, the logrotate snippet)
+# are installed only where none exists and never overwritten, and uninstall
+# removes one only while it is unchanged. The installed files name the
+# installed paths: SUBST fills them in.
+INST		:= $(BUILD)/inst
+SUBST		= sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
+		  -e 's|/usr/lib/supportvpn/|$(PLUGINDIR)/|g' \
+		  -e 's|/etc/supportvpn/|$(SYSCONFDIR)/supportvpn/|g' \
+		  -e 's|/etc/supportvpn-hub/|$(SYSCONFDIR)/supportvpn-hub/|g'
+# source:destination pairs, destination relative to DESTDIR
+CONF_FILES	= conf/supportvpnd.json:$(SYSCONFDIR)/supportvpn/supportvpnd.json \
+		  conf/client.ovpn:$(SYSCONFDIR)/supportvpn/client.ovpn \
+		  conf/policy.json:$(SYSCONFDIR)/supportvpn/policy.json \
+		  conf/hub/supportvpn-hubd.json:$(SYSCONFDIR)/supportvpn-hub/supportvpn-hubd.json \
+		  conf/hub/policy.json:$(SYSCONFDIR)/supportvpn-hub/policy.json \
+		  conf/hub/server-udp.conf:$(SYSCONFDIR)/supportvpn-hub/server-udp.conf \
+		  conf/hub/server-tcp.conf:$(SYSCONFDIR)/supportvpn-hub/server-tcp.conf \
+		  conf/logrotate/supportvpn:$(LOGROTATEDIR)/supportvpn
+DATA_FILES	= conf/systemd/supportvpnd.service.in:$(UNITDIR)/supportvpnd.service \
+		  conf/systemd/supportvpn-hubd.service.in:$(UNITDIR)/supportvpn-hubd.service \
+		  conf/systemd/supportvpn.tmpfiles:$(TMPFILESDIR)/supportvpn.conf \
+		  conf/bash-completion/supportvpnctl:$(BASHCOMPDIR)/supportvpnctl \
+		  $(foreach m,$(wildcard man/*.[1-8]),$(m):$(MANDIR)/man$(subst .,,$(suffix $(m)))/$(notdir $(m)))
+PROG_FILES	= $(BUILD)/supportvpnd:$(SBINDIR)/supportvpnd \
+		  $(BUILD)/supportvpn-hubd:$(SBINDIR)/supportvpn-hubd \
+		  $(BUILD)/supportvpn-hub:$(SBINDIR)/supportvpn-hub \
+		  $(BUILD)/supportvpnctl:$(BINDIR)/supportvpnctl
+# Our own directories: removed by uninstall when empty.
+OWN_DIRS	= $(PLUGINDIR) $(SYSCONFDIR)/supportvpn $(SYSCONFDIR)/supportvpn-hub
+
 install: all
-	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(PLUGINDIR) \
-		$(DESTDIR)$(SYSCONFDIR)/supportvpn $(DESTDIR)$(SYSCONFDIR)/supportvpn-hub
-	install -m 0755 $(BUILD)/supportvpnd $(DESTDIR)$(SBINDIR)/supportvpnd
-	install -m 0755 $(BUILD)/supportvpnctl $(DESTDIR)$(BINDIR)/supportvpnctl
-	install -m 0755 $(BUILD)/supportvpn-hubd $(DESTDIR)$(SBINDIR)/supportvpn-hubd
-	install -m 0755 $(BUILD)/supportvpn-hub $(DESTDIR)$(SBINDIR)/supportvpn-hub
-	install -m 0644 $(PLUGIN) $(DESTDIR)$(PLUGINDIR)/openvpn-plugin-supportvpn.so
-	for f in conf/supportvpnd.json conf/client.ovpn conf/policy.json; do \
-		[ -e $(DESTDIR)$(SYSCONFDIR)/supportvpn/$$(basename $$f) ] || \
-		install -m 0644 $$f $(DESTDIR)$(SYSCONFDIR)/supportvpn/; done
-	[ -e $(DESTDIR)$(SYSCONFDIR)/supportvpn-hub/supportvpn-hubd.json ] || \
-		install -m 0644 conf/hub/supportvpn-hubd.json $(DESTDIR)$(SYSCONFDIR)/supportvpn-hub/
+	@set -e; rm -rf $(INST); mkdir -p $(INST); \
+	for pair in $(PROG_FILES); do src=$${pair%%:*}; dst=$(DESTDIR)$${pair#*:}; \
+		install -D -m 0755 $$src $$dst; echo "  INSTALL $$dst"; done; \
+	install -D -m 0644 $(PLUGIN) $(DESTDIR)$(PLUGINDIR)/openvpn-plugin-supportvpn.so; \
+	echo "  INSTALL $(DESTDIR)$(PLUGINDIR)/openvpn-plugin-supportvpn.so"; \
+	for pair in $(DATA_FILES); do src=$${pair%%:*}; dst=$(DESTDIR)$${pair#*:}; \
+		[ -e $$src ] || continue; $(SUBST) $$src > $(INST)/f; \
+		install -D -m 0644 $(INST)/f $$dst; echo "  INSTALL $$dst"; done; \
+	for pair in $(CONF_FILES); do src=$${pair%%:*}; dst=$(DESTDIR)$${pair#*:}; \
+		$(SUBST) $$src > $(INST)/f; \
+		if [ ! -e $$dst ]; then install -D -m 0644 $(INST)/f $$dst; echo "  INSTALL $$dst"; \
+		elif cmp -s $(INST)/f $$dst; then echo "  SAME    $$dst"; \
+		else echo "  KEPT    $$dst (edited; the example is $$src)"; fi; done
 
 uninstall:
-	rm -f $(DESTDIR)$(SBINDIR)/supportvpnd $(DESTDIR)$(BINDIR)/supportvpnctl \
-		$(DESTDIR)$(SBINDIR)/supportvpn-hubd $(DESTDIR)$(SBINDIR)/supportvpn-hub \
-		$(DESTDIR)$(PLUGINDIR)/openvpn-plugin-supportvpn.so
-	-rmdir $(DESTDIR)$(PLUGINDIR) 2>/dev/null
+	@set -e; rm -rf $(INST); mkdir -p $(INST); \
+	for pair in $(PROG_FILES) $(DATA_FILES) $(PLUGIN):$(PLUGINDIR)/openvpn-plugin-supportvpn.so; do \
+		dst=$(DESTDIR)$${pair#*:}; [ -e $$dst ] || continue; rm -f $$dst; echo "  REMOVE  $$dst"; done; \
+	for pair in $(CONF_FILES); do src=$${pair%%:*}; dst=$(DESTDIR)$${pair#*:}; \
+		[ -e $$dst ] || continue; $(SUBST) $$src > $(INST)/f; \
+		if cmp -s $(INST)/f $$dst; then rm -f $$dst; echo "  REMOVE  $$dst"; \
+		else echo "  KEPT    $$dst (edited)"; fi; done; \
+	for d in $(OWN_DIRS); do [ ! -d $(DESTDIR)$$d ] || rmdir $(DESTDIR)$$d 2>/dev/null || \
+		echo "  KEPT    $(DESTDIR)$$d (not empty)"; done
 
 asan:
 	$(MAKE) BUILD=build-asan CFLAGS='-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all' \

@@ -113,6 +113,10 @@ class Appliance:
     the way to run_dir and the policy are made traversable (0711), as /run
     and /etc are on an appliance, so an openvpn that dropped to `user
     nobody` still reaches the consent record, events.sock and the policy.
+
+    `programs` replaces the build dir's programs (keys supportvpnd,
+    supportvpnctl, plugin: paths, e.g. of an installed copy); `wrapper` is
+    an argv that runs supportvpnd (e.g. setpriv with a capability set).
     """
 
     _count = 0
@@ -121,7 +125,7 @@ class Appliance:
                  api_port=7515, client_text=None, client_extra=(),
                  config_extra=None, remote=HUB_IP, plugin=False, policy=None,
                  server_names=SERVER_NAMES, roots=("ca",), client_ca="ca",
-                 env=None, run_dir=None):
+                 env=None, run_dir=None, programs=None, wrapper=()):
         Appliance._count += 1
         self.bed, self.role, self.name = bed, role, name
         self.ns = bed.ns(role)
@@ -139,6 +143,11 @@ class Appliance:
         self.plugin = plugin
         self.api_port = api_port
         self.env = dict(env or {})
+        self.programs = {"supportvpnd": supportvpnd_path(),
+                         "supportvpnctl": supportvpnctl_path(),
+                         "plugin": plugin_path()}
+        self.programs.update(programs or {})
+        self.wrapper = list(wrapper)
         self.proc = None
         self.starts = 0
         self.sigterm_exits = []    # exit status after each SIGTERM stop
@@ -164,7 +173,7 @@ class Appliance:
             else:
                 write_policy(self.policy_path, bed.pki, server_names, roots,
                              doc=policy)
-            self.config["openvpn"]["plugin"] = plugin_path()
+            self.config["openvpn"]["plugin"] = self.programs["plugin"]
             self.config["plugin"] = {"policy": self.policy_path}
             for d in (bed.dir, self.dir, os.path.dirname(self.run_dir)):
                 os.chmod(d, 0o711)
@@ -240,7 +249,7 @@ class Appliance:
     def start(self, wait_ready=True, timeout=15, args=()):
         """Starts supportvpnd; with wait_ready, returns once the API answers
         status."""
-        binary = supportvpnd_path()
+        binary = self.programs["supportvpnd"]
         if not os.access(binary, os.X_OK):
             raise BedError(f"{binary} is missing: run make first")
         if self.proc and self.proc.alive():
@@ -249,7 +258,8 @@ class Appliance:
         env = dict(os.environ, **self.env) if self.env else None
         self.proc = self.bed.spawn(
             f"{self.tag}-supportvpnd-{self.starts}", self.role,
-            [binary, "--config", self.config_path] + list(args),
+            self.wrapper + [binary, "--config", self.config_path] +
+            list(args),
             log=self.out_path, env=env)
         with open(self.out_path, "a") as f:
             f.write(f"==== test: started supportvpnd pid {self.proc.pid} "
@@ -346,10 +356,10 @@ class Appliance:
                                 desc=f"vpn == {vpn!r}")
 
     def ctl(self, *args, timeout=60, role=None):
-        """build/supportvpnctl ARGS inside the appliance namespace (or
-        <prefix>-<role>)."""
+        """supportvpnctl ARGS (the build dir's, or programs') inside the
+        appliance namespace (or <prefix>-<role>)."""
         argv = [nx.IP, "netns", "exec", self.bed.ns(role or self.role),
-                supportvpnctl_path()] + list(args)
+                self.programs["supportvpnctl"]] + list(args)
         return subprocess.run(argv, capture_output=True, text=True,
                               timeout=timeout)
 
