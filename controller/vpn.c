@@ -1296,6 +1296,9 @@ int
 vpn_openvpn_command(struct vpn *v, const char *cmd, enum mgmt_expect e,
     mgmt_resp_fn fn, void *arg)
 {
+	if (mgmt_is_up(v->mgmt) &&
+	    mgmt_pending(v->mgmt) >= VPN_OPENVPN_MAX_PENDING)
+		return -EBUSY;
 	return mgmt_send(v->mgmt, cmd, e, fn, arg);
 }
 
