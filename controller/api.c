@@ -166,10 +166,12 @@ client_send(struct client *c, char *line)
 	if (uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) >
 	    API_MAX_BACKLOG) {
 		free(line);
-		log_warnx("api: %s: closing the connection: it does not read "
+		/* Closing first: the log line is an event too, and must not
+		 * come back here for c. c lives until its close callback. */
+		client_close(c, NULL);
+		log_warnx("api: %s: closed the connection: it does not read "
 		    "what it is sent (over %d KiB waiting)", c->peer,
 		    API_MAX_BACKLOG / 1024);
-		client_close(c, NULL);
 		return;
 	}
 	if ((req = malloc(sizeof(*req))) == NULL) {
