@@ -89,6 +89,7 @@ struct api {
 	struct rl_budget	 refused_log;	/* api.max_clients */
 	struct rl_budget	 forbidden_log;	/* token refusals */
 	struct rl_budget	 subscribers_log; /* api.max_subscribers */
+	struct rl_budget	 errors_log;	/* send_error */
 };
 
 static void client_close(struct client *c, const char *why);
@@ -189,10 +190,28 @@ client_send(struct client *c, char *line)
 	}
 }
 
+/* A log line an outsider can repeat: within a budget, with the count of
+ * those left out. False when this one is left out. */
+static bool
+budget_ok(struct api *a, struct rl_budget *b, const char *what)
+{
+	unsigned missed = 0;
+
+	if (!rl_budget_take(b, (int64_t)uv_now(a->loop), API_LOG_BURST,
+	    API_LOG_WINDOW_MS, &missed))
+		return false;
+	if (missed > 0)
+		log_warnx("api: %u more %s were not logged", missed, what);
+	return true;
+}
+
+/* Any local process can send bad requests as fast as it likes: each
+ * gets its answer, the log a bounded number of lines. */
 static void
 send_error(struct client *c, json_t *id, const char *code, const char *msg)
 {
-	log_info("api: %s: %s: %s", c->peer, code, msg);
+	if (budget_ok(c->api, &c->api->errors_log, "error answers"))
+		log_info("api: %s: %s: %s", c->peer, code, msg);
 	client_send(c, api_answer_error(id, code, msg));
 }
 
@@ -484,21 +503,6 @@ handle_session(struct client *c, struct api_request *req, json_t *by)
 		send_error(c, req->id, code, why);
 	else
 		client_send(c, api_answer_ok(req->id, vpn_status_json(a->vpn)));
-}
-
-/* A log line an outsider can repeat: within a budget, with the count of
- * those left out. False when this one is left out. */
-static bool
-budget_ok(struct api *a, struct rl_budget *b, const char *what)
-{
-	unsigned missed = 0;
-
-	if (!rl_budget_take(b, (int64_t)uv_now(a->loop), API_LOG_BURST,
-	    API_LOG_WINDOW_MS, &missed))
-		return false;
-	if (missed > 0)
-		log_warnx("api: %u more %s were not logged", missed, what);
-	return true;
 }
 
 /*
