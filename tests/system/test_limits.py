@@ -318,3 +318,62 @@ def test_oversized_datagram_is_dropped_and_logged(make_appliance):
                   desc="the second drop to be logged")
     assert app.log_text().count("dropped an oversized") == 1
     assert app.proc.alive()
+
+
+def test_passthrough_long_line_is_refused(appliance):
+    app = appliance
+    wait_held(app)
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.settimeout(10)
+        s.connect(app.mgmt_path)
+        assert s.recv(4096).startswith(b">INFO:")
+        s.sendall(b"state " + b"1" * 2000)
+        got = b""
+        try:
+            while True:
+                chunk = s.recv(4096)
+                if not chunk:
+                    break
+                got += chunk
+        except ConnectionResetError:
+            pass    # closed with the rest of the line unread
+        assert got == b"ERROR: line too long (supportvpnd)\r\n", got
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.settimeout(10)
+        s.connect(app.mgmt_path)
+        assert s.recv(4096).startswith(b">INFO:")
+        s.sendall(b"pid\n")
+        assert s.recv(4096).startswith(b"SUCCESS: pid=")
+
+
+AUTH_QUEUE_MAX = 32     # controller/auth.h
+
+
+def test_logins_waiting_are_bounded(make_appliance):
+    """Logins are checked one at a time (yescrypt on a worker); at most 32
+    wait, more are answered busy at once, and every other one is decided.
+    (Wrong passwords: after five the lock-out decides the rest quickly.)"""
+    app = make_appliance()
+    app.start()
+    wait_held(app)
+    assert app.call("start", wait=True, timeout_s=30,
+                    timeout=40)["vpn"] == "connected"
+    n = 64
+    conns = [app.api(timeout=60, name=f"login{i}") for i in range(n)]
+    try:
+        for c in conns:
+            c.send("auth", id=1, user="support", password="not it")
+        answers = [c.wait_reply(1, timeout=60) for c in conns]
+    finally:
+        for c in conns:
+            c.close()
+    busy = [a for a in answers if a.get("ok") is False]
+    decided = [a for a in answers if a.get("ok") is True and
+               a["result"]["granted"] is False]
+    assert busy, "no login was refused as busy"
+    assert all(error_of(a)["code"] == "busy" and "too many logins are "
+               "being checked" in error_of(a)["message"] for a in busy), busy
+    assert len(busy) + len(decided) == n, answers
+    assert len(decided) > AUTH_QUEUE_MAX, len(decided)
+    assert "auth: too many logins are being checked" in app.log_text()
+    assert app.call("stop")["vpn"] == "stopped"
