@@ -97,7 +97,6 @@ static void client_process(struct client *c);
 static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf);
 static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf);
 
-/* Every handle the api opened is counted; the last close frees it. */
 static void
 api_release(struct api *a)
 {
@@ -105,6 +104,7 @@ api_release(struct api *a)
 	free(a);
 }
 
+/* Every handle the api opened is counted; the last close frees it. */
 static void
 handle_released(struct api *a)
 {
@@ -630,17 +630,22 @@ log_forbidden(struct client *c, const struct api_request *req,
     const struct token_result *r)
 {
 	struct api *a = c->api;
+	char who[96];
 
+	if (c->uid >= 0)
+		snprintf(who, sizeof(who), "uid %ld%s%s", c->uid,
+		    c->user[0] != '\0' ? " " : "", c->user);
+	else
+		snprintf(who, sizeof(who), "an unknown uid");
 	if (r->lockout_started)
-		log_warnx("api: uid %ld: %d requests with a wrong or missing "
-		    "API token within %d s; refusing its requests for %lld s",
-		    c->uid, TOKEN_MAX_FAILURES, TOKEN_WINDOW_MS / 1000,
+		log_warnx("api: %s: %d requests with a wrong or missing API "
+		    "token within %d s; refusing its requests for %lld s", who,
+		    TOKEN_MAX_FAILURES, TOKEN_WINDOW_MS / 1000,
 		    (long long)(r->lockout_ms + 999) / 1000);
 	if (!budget_ok(a, &a->forbidden_log, "requests refused for the API "
 	    "token"))
 		return;
-	log_warnx("api: %s (uid %ld%s%s): %s refused: %s", c->peer, c->uid,
-	    c->user[0] != '\0' ? " " : "", c->user, req->name,
+	log_warnx("api: %s (%s): %s refused: %s", c->peer, who, req->name,
 	    r->verdict == TOKEN_MISSING ? "no API token" :
 	    r->verdict == TOKEN_WRONG ? "wrong API token" :
 	    "locked out after wrong or missing API tokens");

@@ -166,7 +166,7 @@ def test_wrong_token_refused_and_rate_limited_per_uid(make_appliance):
         assert c.status()["vpn"] == "stopped"
     assert_held_and_off(app)
     log = app.log_text()
-    assert "uid 0: 5 requests with a wrong or missing API token within " \
+    assert "uid 0 root: 5 requests with a wrong or missing API token within " \
         "60 s; refusing its requests for 60 s" in log
     assert "start refused: wrong API token" in log
     assert "start refused: locked out" in log
