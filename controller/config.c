@@ -491,9 +491,12 @@ load_root(struct config *cfg, json_t *root, const char *name,
 {
 	int rc;
 
-	if (root == NULL) {
+	if (root == NULL && jerr->line < 0)	/* could not read it */
+		set_err(err, "", "%s", jerr->text);
+	else if (root == NULL)
 		set_err(err, "", "%s: line %d column %d: %s", name, jerr->line,
 		    jerr->column, jerr->text);
+	if (root == NULL) {
 		config_deinit(cfg);
 		return -1;
 	}
