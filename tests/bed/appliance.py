@@ -10,6 +10,8 @@ import subprocess
 
 from . import netns as nx
 from .api import ApiClient, ApiError
+
+AUTO = object()     # Appliance.api(token=AUTO): the appliance's own token
 from .core import CLOUD_URL, HUB_IP, OPENVPN, BedError, tail, wait_until
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(
@@ -220,6 +222,20 @@ class Appliance:
         """openvpn's own management socket (supportvpnd is its client)."""
         return os.path.join(self.run_dir, "openvpn.sock")
 
+    @property
+    def token_path(self):
+        """The API token file (api.token_file, else state_dir/api.token)."""
+        return (self.config.get("api", {}).get("token_file") or
+                os.path.join(self.state_dir, "api.token"))
+
+    def token(self):
+        """The API token supportvpnd made, or None before it made one."""
+        try:
+            with open(self.token_path) as f:
+                return f.read().strip() or None
+        except FileNotFoundError:
+            return None
+
     def settings(self):
         with open(self.settings_path) as f:
             return json.load(f)
@@ -323,12 +339,19 @@ class Appliance:
             self.stop(timeout=5)
 
     # -- talking to it -----------------------------------------------------------
-    def api(self, timeout=10.0, name=None):
+    def api(self, timeout=10.0, name=None, token=AUTO):
+        """A connection whose requests that change state carry the API
+        token (read from the token file now); token=None: none, or a
+        given one (see ApiClient)."""
+        if token is AUTO:
+            token = self.token()
         return ApiClient.connect(self.ns, "127.0.0.1", self.api_port, timeout,
-                                 name=name or f"api({self.tag})")
+                                 name=name or f"api({self.tag})", token=token)
 
     def request(self, cmd, timeout=10.0, **args):
-        """One request on a fresh connection; the whole answer dict."""
+        """One request on a fresh connection; the whole answer dict.
+        Commands that change state get the token unless args name one
+        (token=None: send none)."""
         with self.api(timeout=timeout) as c:
             return c.request(cmd, timeout=timeout, **args)
 
@@ -355,13 +378,28 @@ class Appliance:
         return self.wait_status(lambda s: s.get("vpn") == vpn, timeout,
                                 desc=f"vpn == {vpn!r}")
 
-    def ctl(self, *args, timeout=60, role=None):
+    def ctl(self, *args, timeout=60, role=None, config=AUTO, user=None,
+            group=None):
         """supportvpnctl ARGS (the build dir's, or programs') inside the
-        appliance namespace (or <prefix>-<role>)."""
-        argv = [nx.IP, "netns", "exec", self.bed.ns(role or self.role),
-                self.programs["supportvpnctl"]] + list(args)
+        appliance namespace (or <prefix>-<role>). It finds the API token through this appliance's
+        configuration ($SUPPORTVPND_CONFIG), or through `config` (a path;
+        None: supportvpnctl's own default). `user` and `group` (numbers)
+        run it as another user with that one group (setpriv); the files
+        it reads must then be reachable for it."""
+        argv = [nx.IP, "netns", "exec", self.bed.ns(role or self.role)]
+        if user is not None:
+            argv += ["setpriv", f"--reuid={user}",
+                     f"--regid={group if group is not None else user}",
+                     "--clear-groups"]
+        argv += [self.programs["supportvpnctl"]] + list(args)
+        env = dict(os.environ)
+        env.pop("SUPPORTVPND_CONFIG", None)
+        if config is AUTO:
+            config = self.config_path
+        if config is not None:
+            env["SUPPORTVPND_CONFIG"] = config
         return subprocess.run(argv, capture_output=True, text=True,
-                              timeout=timeout)
+                              timeout=timeout, env=env)
 
     # -- observations ------------------------------------------------------------
     def openvpn_pids(self):
