@@ -71,7 +71,7 @@ fi
 # Commands and global options.
 expect 'supportvpnctl st' 'start status stop'
 expect 'supportvpnctl su' 'support-password'
-expect 'supportvpnctl -' '--connect --help --json --timeout -h'
+expect 'supportvpnctl -' '--config --connect --help --json --timeout --token-file -h'
 expect 'supportvpnctl --json sta' 'start status'
 expect 'supportvpnctl --connect 127.0.0.1:7515 ch' 'checks'
 expect 'supportvpnctl --connect [::1]:7515 --timeout 5 wa' 'watch'
@@ -120,6 +120,11 @@ expect 'supportvpnctl auth support ' ''
 mkdir -p "$tmp/conf dir" "$tmp/etc"
 : >"$tmp/etc/supportvpnd.json"
 : >"$tmp/etc/supportvpnd.json.bak"
+# The global --config and --token-file take files, then a command follows.
+expect "supportvpnctl --token-file $tmp/etc/supportvpnd.json." \
+    "$tmp/etc/supportvpnd.json.bak"
+expect "supportvpnctl --config $tmp/etc/supportvpnd.json --token-file $tmp/etc/x st" \
+    'start status stop'
 : >"$tmp/etc/other.json"
 expect 'supportvpnctl support-password -' \
     '--config --generate --help --json --set -h'
