@@ -1122,9 +1122,24 @@ persist(struct vpn *v, bool swp)
 	if (v->settings.start_when_possible == swp)
 		return 0;
 	s.start_when_possible = swp;
-	if ((rc = settings_save(v->cfg->settings_file, &s)) < 0) {
+	if ((rc = settings_save(v->cfg->settings_file, &s)) < 0 && !swp &&
+	    settings_remove(v->cfg->settings_file) == 0) {
+		/* A full disk must not undo the owner's stop: with no file,
+		 * nothing starts after a restart either. */
+		log_warnx("settings: cannot write %s (%s); removed it instead:"
+		    " start when possible is off", v->cfg->settings_file,
+		    strerror(-rc));
+		rc = 0;
+	}
+	if (rc < 0) {
 		log_error("settings: cannot write %s: %s",
 		    v->cfg->settings_file, strerror(-rc));
+		/* Off holds for this run all the same (fail closed); the
+		 * caller tells the owner that it may not survive a restart. */
+		if (!swp) {
+			v->settings = s;
+			schedule_checks(v);
+		}
 		return rc;
 	}
 	v->settings = s;

@@ -788,6 +788,52 @@ test_stop_clears_when_possible(void **state)
 	assert_int_equal(rec_count(f, "release held"), 1);
 }
 
+/*
+ * Regression (controller/vpn.c, persist): a stop whose "start when
+ * possible" could not be written (a full state_dir) left the flag on in
+ * memory, so the hold that ended the stop was released at once and the
+ * VPN came back: the owner's stop undone. Now the file is removed instead
+ * (that needs no space; no file reads as off) and the stop holds. Arming
+ * on a disk that cannot take the file still fails and changes nothing.
+ * A directory in the way of settings.json.tmp stands in for the full disk.
+ */
+static void
+test_stop_holds_when_settings_cannot_be_written(void **state)
+{
+	struct fx *f = *state;
+	char tmp[160];
+
+	boot_held(f, "");
+	path_join(tmp, sizeof(tmp), f->state_dir, "settings.json.tmp");
+	assert_int_equal(mkdir(tmp, 0700), 0);
+	start(f, true, false, 0, &f->d[0], NULL);
+	WAIT_FOR(f, f->d[0].calls > 0, WAIT_MS);
+	assert_int_equal(f->d[0].r, VPN_ERR_STORAGE);
+	assert_int_equal(disk_swp(f), -1);
+	assert_true(json_is_false(st_get(f, "start_when_possible", NULL)));
+	run_for(f, 200);
+	assert_int_equal(vpn_state(f->v), VPN_STOPPED);
+	assert_int_equal(rec_count(f, "cmd hold release"), 0);
+
+	assert_int_equal(rmdir(tmp), 0);
+	start(f, true, true, 10, &f->d[1], NULL);
+	WAIT_FOR(f, f->d[1].calls > 0, WAIT_MS);
+	assert_int_equal(f->d[1].r, VPN_OK);
+	assert_int_equal(disk_swp(f), 1);
+	assert_int_equal(mkdir(tmp, 0700), 0);
+	stop(f, &f->d[2], NULL);
+	WAIT_FOR(f, f->d[2].calls > 0, WAIT_MS);
+	assert_int_equal(f->d[2].r, VPN_OK);
+	WAIT_FOR(f, vpn_state(f->v) == VPN_STOPPED && ovpn_held(f), WAIT_MS);
+	run_for(f, 500);
+	assert_int_equal(vpn_state(f->v), VPN_STOPPED);
+	assert_true(ovpn_held(f));
+	assert_int_equal(rec_count(f, "release held"), 1);
+	assert_true(json_is_false(st_get(f, "start_when_possible", NULL)));
+	assert_int_equal(disk_swp(f), -1);
+	assert_int_equal(rmdir(tmp), 0);
+}
+
 /* A persisted "start when possible" connects at boot by itself. */
 static void
 test_boot_with_when_possible_connects(void **state)
@@ -1329,6 +1375,7 @@ main(int argc, char **argv)
 		T(test_start_when_possible_persists),
 		T(test_stop_clears_when_possible),
 		T(test_boot_with_when_possible_connects),
+		T(test_stop_holds_when_settings_cannot_be_written),
 		T(test_corrupt_settings_set_aside),
 		T(test_exit_at_start_backoff),
 		T(test_start_wait_fails),
