@@ -865,6 +865,8 @@ on_proc_started(int pid, void *arg)
 	v->held = false;
 	v->seen_hold = false;
 	v->fatal[0] = '\0';
+	/* A new process counts its traffic from zero. */
+	v->bytes_in = v->bytes_out = v->base_in = v->base_out = 0;
 	v->ovpn_state[0] = v->ovpn_detail[0] = '\0';
 	emit(v, "openvpn", json_pack("{s:s, s:b, s:i}", "kind", "process",
 	    "running", 1, "pid", pid));

@@ -76,6 +76,7 @@ struct fx {
 	enum vpn_state	 seen[MAX_SEEN]; /* from "state" events */
 	size_t		 nseen;
 	const char	*binary;	/* instead of the fake, if set */
+	int		 bytecount_s;	/* openvpn.bytecount_s if > 0 */
 	int		 spawns;	/* "process running" events */
 	int		 exits;		/* "process not running" events */
 	int		 fatals;	/* "fatal" events */
@@ -431,6 +432,9 @@ boot(struct fx *f, const char *script, const char *settings)
 	    "plugin", "", "restart_min_ms", 100, "restart_max_ms", 400,
 	    "stop_timeout_ms", 2000, "checks", "cloud_url", "");
 	assert_non_null(root);
+	if (f->bytecount_s > 0)
+		json_object_set_new(json_object_get(root, "openvpn"),
+		    "bytecount_s", json_integer(f->bytecount_s));
 	text = json_dumps(root, 0);
 	json_decref(root);
 	assert_non_null(text);
@@ -832,6 +836,43 @@ test_stop_holds_when_settings_cannot_be_written(void **state)
 	assert_true(json_is_false(st_get(f, "start_when_possible", NULL)));
 	assert_int_equal(disk_swp(f), -1);
 	assert_int_equal(rmdir(tmp), 0);
+}
+
+/* The pid of the running openvpn as the status has it (0 if none). */
+static int
+st_pid(struct fx *f)
+{
+	return (int)json_integer_value(st_get(f, "openvpn", "pid"));
+}
+
+/*
+ * Regression (controller/vpn.c, on_proc_started): the traffic of a new
+ * openvpn was counted from the old one's totals, so right after it
+ * connected tunnel.bytes_in was its first count minus the old total:
+ * negative (wrapped) until the next connect.
+ */
+static void
+test_bytes_count_from_new_process(void **state)
+{
+	struct fx *f = *state;
+	json_int_t in;
+	int old;
+
+	f->bytecount_s = 1;
+	boot_held(f, "");
+	connect_ok(f, &f->d[0]);
+	WAIT_FOR(f, json_integer_value(st_get(f, "tunnel", "bytes_in")) >=
+	    2000, 3 * WAIT_MS);
+	old = st_pid(f);
+	assert_int_equal(kill(old, SIGKILL), 0);
+	WAIT_FOR(f, st_pid(f) != 0 && st_pid(f) != old &&
+	    vpn_state(f->v) == VPN_CONNECTED, WAIT_MS);
+	WAIT_FOR(f, json_integer_value(st_get(f, "tunnel", "bytes_in")) != 0,
+	    2 * WAIT_MS);
+	in = json_integer_value(st_get(f, "tunnel", "bytes_in"));
+	if (in < 0 || in > 1000)
+		fail_msg("bytes_in %lld after the new openvpn's first count",
+		    (long long)in);
 }
 
 /* A persisted "start when possible" connects at boot by itself. */
@@ -1376,6 +1417,7 @@ main(int argc, char **argv)
 		T(test_stop_clears_when_possible),
 		T(test_boot_with_when_possible_connects),
 		T(test_stop_holds_when_settings_cannot_be_written),
+		T(test_bytes_count_from_new_process),
 		T(test_corrupt_settings_set_aside),
 		T(test_exit_at_start_backoff),
 		T(test_start_wait_fails),
