@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * A scripted stand-in for an openvpn 2.6 client, for the vpn unit tests. It
- * takes the arguments supportvpnd passes to openvpn, writes the pid file and
- * serves the management interface on a unix socket with openvpn's hold,
- * state and signal semantics; "connecting" is a timer. The file named by
+ * A scripted stand-in for an openvpn 2.6 client, for the vpn unit tests
+ * and the system tests of a broken openvpn (tests/system/test_faults.py).
+ * It takes the arguments supportvpnd passes to openvpn, writes the pid file
+ * and serves the management interface on a unix socket with openvpn's
+ * hold, state and signal semantics; "connecting" is a timer. The file named by
  * --config is a script that steers it (see tests/unit/README.md), and every
  * command, hold and state is recorded for the tests to check.
  */
