@@ -246,7 +246,8 @@ confcheck: $(BUILD)/supportvpnd $(BUILD)/supportvpn-hubd
 		conf/hub/supportvpn-hubd.json > $(BUILD)/confcheck-hub.json
 	$(Q)./$(BUILD)/supportvpn-hubd -n --config $(BUILD)/confcheck-hub.json
 
-system: all
+# test_faults runs the scripted fake openvpn as well.
+system: all $(HELPER_BINS)
 	$(PYTEST) -p no:cacheprovider -v tests/system
 
 check:

@@ -55,6 +55,8 @@ static const struct key_spec keys[] = {
 	I("openvpn.restart_max_ms", restart_max_ms, 100, 3600000),
 	I("openvpn.stop_timeout_ms", stop_timeout_ms, 500, 600000),
 	I("openvpn.bytecount_s", bytecount_s, 0, 3600),
+	I("openvpn.probe_interval_s", probe_interval_s, 0, 3600),
+	I("openvpn.answer_timeout_ms", answer_timeout_ms, 100, 600000),
 	O("plugin"),
 	S("plugin.policy", plugin_policy),
 	O("checks"),
@@ -118,6 +120,8 @@ config_defaults(struct config *cfg)
 	cfg->restart_max_ms = 60000;
 	cfg->stop_timeout_ms = 10000;
 	cfg->bytecount_s = 2;
+	cfg->probe_interval_s = 10;
+	cfg->answer_timeout_ms = 30000;
 	cfg->checks_timeout_ms = 5000;
 	cfg->checks_interval_s = 30;
 	cfg->session_default_s = DAY;

@@ -27,6 +27,8 @@ struct config {
 	int	 restart_max_ms;
 	int	 stop_timeout_ms;
 	int	 bytecount_s;
+	int	 probe_interval_s;	/* silence before a probe; 0 = none */
+	int	 answer_timeout_ms;	/* openvpn's greeting and each answer */
 	char	*plugin_policy;
 	char	*checks_cloud_url;
 	char	*checks_resolv_conf;

@@ -44,11 +44,12 @@ def client_config(pki, name="appliance-0001", remote=HUB_IP, port=1194,
 
     hub_checks=False leaves out openvpn's own hub-certificate options
     (remote-cert-tls, verify-x509-name): with the plugin, its policy alone
-    must keep rogue hubs out. `ca` names a Pki certificate or bundle."""
-    lines = [
-        "client",
-        "dev tun",
-        f"remote {remote} {port} {proto}",
+    must keep rogue hubs out. `ca` names a Pki certificate or bundle.
+    `remote` may be a list of addresses: openvpn tries them in order."""
+    remotes = [remote] if isinstance(remote, str) else list(remote)
+    lines = ["client", "dev tun"]
+    lines += [f"remote {r} {port} {proto}" for r in remotes]
+    lines += [
         "nobind",
         f"ca {pki.crt(ca)}",
         f"cert {pki.crt(name)}",
@@ -119,6 +120,11 @@ class Appliance:
     `programs` replaces the build dir's programs (keys supportvpnd,
     supportvpnctl, plugin: paths, e.g. of an installed copy); `wrapper` is
     an argv that runs supportvpnd (e.g. setpriv with a capability set).
+
+    state_tmpfs="256k" puts state_dir on a tmpfs of that size in a mount
+    namespace of its own (bed.PrivateTmpfs, in `self.tmpfs`): supportvpnd
+    runs inside it, and it outlives restarts of the daemon; state_path()
+    reaches its files from the test.
     """
 
     _count = 0
@@ -127,7 +133,8 @@ class Appliance:
                  api_port=7515, client_text=None, client_extra=(),
                  config_extra=None, remote=HUB_IP, plugin=False, policy=None,
                  server_names=SERVER_NAMES, roots=("ca",), client_ca="ca",
-                 env=None, run_dir=None, programs=None, wrapper=()):
+                 env=None, run_dir=None, programs=None, wrapper=(),
+                 state_tmpfs=None):
         Appliance._count += 1
         self.bed, self.role, self.name = bed, role, name
         self.ns = bed.ns(role)
@@ -157,6 +164,9 @@ class Appliance:
             raise BedError(f"appliance directory {self.dir} already in use")
         os.makedirs(self.state_dir)
         os.makedirs(self.run_dir)
+        self.tmpfs = None
+        if state_tmpfs is not None:
+            self.tmpfs = bed.private_tmpfs(role, self.state_dir, state_tmpfs)
         self.config = {
             "api": {"listen": f"127.0.0.1:{api_port}"},
             "state_dir": self.state_dir,
@@ -198,9 +208,15 @@ class Appliance:
         with open(self.client_path, "w") as f:
             f.write(text)
 
+    def state_path(self, name=""):
+        """Where this process finds state_dir/name as supportvpnd sees it
+        (through the tmpfs's namespace with state_tmpfs)."""
+        path = os.path.join(self.state_dir, name) if name else self.state_dir
+        return self.tmpfs.view(path) if self.tmpfs is not None else path
+
     @property
     def settings_path(self):
-        return os.path.join(self.state_dir, "settings.json")
+        return self.state_path("settings.json")
 
     @property
     def mgmt_path(self):
@@ -272,10 +288,12 @@ class Appliance:
             raise BedError("supportvpnd already running")
         self.starts += 1
         env = dict(os.environ, **self.env) if self.env else None
+        argv = self.wrapper + [binary, "--config", self.config_path] + \
+            list(args)
+        if self.tmpfs is not None:
+            argv = self.tmpfs.enter + argv
         self.proc = self.bed.spawn(
-            f"{self.tag}-supportvpnd-{self.starts}", self.role,
-            self.wrapper + [binary, "--config", self.config_path] +
-            list(args),
+            f"{self.tag}-supportvpnd-{self.starts}", self.role, argv,
             log=self.out_path, env=env)
         with open(self.out_path, "a") as f:
             f.write(f"==== test: started supportvpnd pid {self.proc.pid} "
