@@ -242,7 +242,7 @@ class Appliance:
     def token_path(self):
         """The API token file (api.token_file, else state_dir/api.token)."""
         return (self.config.get("api", {}).get("token_file") or
-                os.path.join(self.state_dir, "api.token"))
+                self.state_path("api.token"))
 
     def token(self):
         """The API token supportvpnd made, or None before it made one."""
@@ -399,8 +399,9 @@ class Appliance:
     def ctl(self, *args, timeout=60, role=None, config=AUTO, user=None,
             group=None):
         """supportvpnctl ARGS (the build dir's, or programs') inside the
-        appliance namespace (or <prefix>-<role>). It finds the API token through this appliance's
-        configuration ($SUPPORTVPND_CONFIG), or through `config` (a path;
+        appliance namespace (or <prefix>-<role>). It finds the API token
+        through this appliance's configuration ($SUPPORTVPND_CONFIG), or
+        through `config` (a path;
         None: supportvpnctl's own default). `user` and `group` (numbers)
         run it as another user with that one group (setpriv); the files
         it reads must then be reachable for it."""
