@@ -10,6 +10,7 @@ import subprocess
 
 from . import netns as nx
 from .api import ApiClient, ApiError
+from .web import WebClient
 from .core import CLOUD_URL, HUB_IP, OPENVPN, BedError, tail, wait_until
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(
@@ -121,7 +122,7 @@ class Appliance:
                  api_port=7515, client_text=None, client_extra=(),
                  config_extra=None, remote=HUB_IP, plugin=False, policy=None,
                  server_names=SERVER_NAMES, roots=("ca",), client_ca="ca",
-                 env=None, run_dir=None):
+                 env=None, run_dir=None, http_port=None):
         Appliance._count += 1
         self.bed, self.role, self.name = bed, role, name
         self.ns = bed.ns(role)
@@ -138,6 +139,9 @@ class Appliance:
         self.policy_path = os.path.join(self.dir, "policy.json")
         self.plugin = plugin
         self.api_port = api_port
+        # HTTP next to the API, far enough that the bench's daemons (API
+        # on 7516 and 7517) do not collide with each other's.
+        self.http_port = http_port or api_port + 1000
         self.env = dict(env or {})
         self.proc = None
         self.starts = 0
@@ -148,6 +152,7 @@ class Appliance:
         os.makedirs(self.run_dir)
         self.config = {
             "api": {"listen": f"127.0.0.1:{api_port}"},
+            "http": {"listen": f"127.0.0.1:{self.http_port}"},
             "state_dir": self.state_dir,
             "run_dir": self.run_dir,
             "log_file": self.log_path,
@@ -325,6 +330,10 @@ class Appliance:
     def call(self, cmd, timeout=10.0, **args):
         with self.api(timeout=timeout) as c:
             return c.call(cmd, timeout=timeout, **args)
+
+    def web(self, timeout=10.0):
+        """A client of the HTTP interface (bed.web.WebClient)."""
+        return WebClient(self.ns, self.http_port, timeout=timeout)
 
     def status(self, timeout=10.0):
         return self.call("status", timeout=timeout)
