@@ -337,7 +337,7 @@ static bool
 origin_checked(struct http *h, h2o_req_t *req, const char *peer, bool post)
 {
 	const char *why = NULL;
-	char v[96] = "", what[96];
+	char v[96] = "", what[96], method[16];
 	ssize_t i, j;
 
 	i = h2o_find_header_by_str(&req->headers, H2O_STRLIT("origin"), -1);
@@ -365,8 +365,8 @@ origin_checked(struct http *h, h2o_req_t *req, const char *peer, bool post)
 		return true;
 	shown(what, sizeof(what), req->path.base, req->query_at != SIZE_MAX ?
 	    req->query_at : req->path.len);
-	log_warnx("http: %s: refused %s %s: %s%s%s%s", peer, post ? "POST" :
-	    "GET", what, why, v[0] != '\0' ? " (" : "", v, v[0] != '\0' ?
+	shown(method, sizeof(method), req->method.base, req->method.len);
+	log_warnx("http: %s: refused %s %s: %s%s%s%s", peer, method, what, why, v[0] != '\0' ? " (" : "", v, v[0] != '\0' ?
 	    ")" : "");
 	respond_error(req, 403, "forbidden", "this request did not come from "
 	    "the appliance's own page");
