@@ -8,6 +8,7 @@
 #define SUPPORTVPN_CONFIG_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 struct config {
 	char	*api_host;		/* loopback literal */
