@@ -349,6 +349,46 @@ def test_events_status_first_then_state_during_start(web_app, net):
                 break
 
 
+def test_event_stream_that_does_not_read_is_dropped(web_app):
+    """A stream more than 1 MiB behind is cut; the others go on. Log events
+    of refused requests (one line each) fill it."""
+    wait_held(web_app)
+    w = web_app.web()
+    s = nx.socket_in(web_app.ns)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    s.settimeout(30)
+    s.connect(("127.0.0.1", web_app.http_port))
+    try:
+        s.sendall((f"GET /api/events HTTP/1.1\r\nHost: 127.0.0.1:"
+                   f"{web_app.http_port}\r\n\r\n").encode())
+        with tb.EventStream(w, timeout=60) as reader:
+            assert reader.next_event()[0] == "status"
+            conn = w.connection()
+            sent = 0
+            while "dropping the event stream" not in web_app.log_text():
+                assert sent < 20000, "the stream that does not read " \
+                    "was never dropped"
+                for _ in range(200):
+                    w.get("/api/history?limit=0", conn=conn)
+                sent += 200
+            conn.close()
+            # The reading stream was not dropped: it gets what happens
+            # after the drop.
+            w.get("/api/history?after_the_drop=1")
+            while True:
+                name, data = reader.next_event()
+                if name == "log" and "after_the_drop" in data["message"]:
+                    break
+        assert web_app.log_text().count("dropping the event stream") == 1
+        # The dropped one ends: what it can still read, then EOF.
+        s.settimeout(10)
+        while s.recv(65536):
+            pass
+    finally:
+        s.close()
+    assert "it does not read what it is sent" in web_app.log_text()
+
+
 # -- limits ----------------------------------------------------------------------
 
 def test_too_many_clients_refused_cleanly(make_web):
