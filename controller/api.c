@@ -8,6 +8,7 @@
  */
 #define _DEFAULT_SOURCE		/* explicit_bzero */
 #include <errno.h>
+#include <limits.h>
 #include <pwd.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -25,11 +26,21 @@
 #include "config.h"
 #include "log.h"
 #include "peer.h"
+#include "ratelimit.h"
 #include "rocmd.h"
 #include "session.h"
 #include "supportvpn.h"
+#include "token.h"
 #include "util.h"
 #include "vpn.h"
+
+/*
+ * Lines an outsider can make us repeat (refused connections, requests
+ * without the right token) are logged at most this often; the rest are
+ * counted into the next one.
+ */
+#define API_LOG_BURST		10
+#define API_LOG_WINDOW_MS	10000
 
 struct client;
 
@@ -46,7 +57,7 @@ struct client {
 	struct client		*prev, *next;
 	char			*buf;
 	size_t			 len;
-	unsigned		 events;	/* subscriptions */
+	unsigned		 events;	/* subscriptions; 0: none */
 	bool			 busy;		/* a request waits */
 	bool			 closing;
 	bool			 reading;
@@ -67,12 +78,18 @@ struct api {
 	struct vpn		*vpn;
 	struct session		*session;
 	struct auth		*auth;
+	struct token_guard	*guard;
 	uv_tcp_t		 server;
 	bool			 listening;
 	bool			 freeing;
 	struct client		*clients;
 	unsigned		 nclients;
+	unsigned		 nsubscribers;	/* clients with events != 0 */
 	unsigned		 nhandles;
+	struct rl_budget	 refused_log;	/* api.max_clients */
+	struct rl_budget	 forbidden_log;	/* token refusals */
+	struct rl_budget	 subscribers_log; /* api.max_subscribers */
+	struct rl_budget	 errors_log;	/* send_error */
 };
 
 static void client_close(struct client *c, const char *why);
@@ -80,12 +97,19 @@ static void client_process(struct client *c);
 static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf);
 static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf);
 
+static void
+api_release(struct api *a)
+{
+	token_guard_free(a->guard);
+	free(a);
+}
+
 /* Every handle the api opened is counted; the last close frees it. */
 static void
 handle_released(struct api *a)
 {
 	if (--a->nhandles == 0 && a->freeing)
-		free(a);
+		api_release(a);
 }
 
 static void
@@ -96,12 +120,16 @@ on_api_handle_closed(uv_handle_t *h)
 
 struct api *
 api_new(uv_loop_t *loop, const struct config *cfg, struct vpn *vpn,
-    struct session *session, struct auth *auth)
+    struct session *session, struct auth *auth, const char *token)
 {
 	struct api *a;
 
 	if ((a = calloc(1, sizeof(*a))) == NULL)
 		return NULL;
+	if ((a->guard = token_guard_new(token)) == NULL) {
+		free(a);
+		return NULL;
+	}
 	a->loop = loop;
 	a->cfg = cfg;
 	a->vpn = vpn;
@@ -139,7 +167,12 @@ client_send(struct client *c, char *line)
 	if (uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) >
 	    API_MAX_BACKLOG) {
 		free(line);
-		client_close(c, "it does not read what it is sent");
+		/* Closing first: the log line is an event too, and must not
+		 * come back here for c. c lives until its close callback. */
+		client_close(c, NULL);
+		log_warnx("api: %s: closed the connection: it does not read "
+		    "what it is sent (over %d KiB waiting)", c->peer,
+		    API_MAX_BACKLOG / 1024);
 		return;
 	}
 	if ((req = malloc(sizeof(*req))) == NULL) {
@@ -157,10 +190,28 @@ client_send(struct client *c, char *line)
 	}
 }
 
+/* A log line an outsider can repeat: within a budget, with the count of
+ * those left out. False when this one is left out. */
+static bool
+budget_ok(struct api *a, struct rl_budget *b, const char *what)
+{
+	unsigned missed = 0;
+
+	if (!rl_budget_take(b, (int64_t)uv_now(a->loop), API_LOG_BURST,
+	    API_LOG_WINDOW_MS, &missed))
+		return false;
+	if (missed > 0)
+		log_warnx("api: %u more %s were not logged", missed, what);
+	return true;
+}
+
+/* Any local process can send bad requests as fast as it likes: each
+ * gets its answer, the log a bounded number of lines. */
 static void
 send_error(struct client *c, json_t *id, const char *code, const char *msg)
 {
-	log_info("api: %s: %s: %s", c->peer, code, msg);
+	if (budget_ok(c->api, &c->api->errors_log, "error answers"))
+		log_info("api: %s: %s: %s", c->peer, code, msg);
 	client_send(c, api_answer_error(id, code, msg));
 }
 
@@ -454,6 +505,37 @@ handle_session(struct client *c, struct api_request *req, json_t *by)
 		client_send(c, api_answer_ok(req->id, vpn_status_json(a->vpn)));
 }
 
+/*
+ * Subscribes c to req->events (none: unsubscribes). False after refusing
+ * one subscriber too many (api.max_subscribers): each event is sent to
+ * every subscriber, so their number bounds the work per event.
+ */
+static bool
+client_subscribe(struct client *c, const struct api_request *req)
+{
+	struct api *a = c->api;
+	char msg[160];
+
+	if (c->events == 0 && req->events != 0) {
+		if (a->nsubscribers >= (unsigned)a->cfg->api_max_subscribers) {
+			if (budget_ok(a, &a->subscribers_log,
+			    "refused subscriptions"))
+				log_warnx("api: %s: refusing a subscription: %u "
+				    "subscribers (api.max_subscribers)",
+				    c->peer, a->nsubscribers);
+			snprintf(msg, sizeof(msg), "too many subscribers (%d, "
+			    "api.max_subscribers); try again later",
+			    a->cfg->api_max_subscribers);
+			client_send(c, api_answer_error(req->id, "busy", msg));
+			return false;
+		}
+		a->nsubscribers++;
+	} else if (c->events != 0 && req->events == 0)
+		a->nsubscribers--;
+	c->events = req->events;
+	return true;
+}
+
 static void
 handle_request(struct client *c, struct api_request *req)
 {
@@ -478,7 +560,8 @@ handle_request(struct client *c, struct api_request *req)
 		    "lines", res)));
 		return;
 	case API_CMD_SUBSCRIBE:
-		c->events = req->events;
+		if (!client_subscribe(c, req))
+			return;
 		if ((res = json_array()) != NULL)
 			for (i = 0; i < API_EV_COUNT; i++)
 				if (req->events & (1u << i))
@@ -541,6 +624,68 @@ handle_request(struct client *c, struct api_request *req)
 	}
 }
 
+/* Logs a token refusal (within the budget); never the token given. */
+static void
+log_forbidden(struct client *c, const struct api_request *req,
+    const struct token_result *r)
+{
+	struct api *a = c->api;
+	char who[96];
+
+	if (c->uid >= 0)
+		snprintf(who, sizeof(who), "uid %ld%s%s", c->uid,
+		    c->user[0] != '\0' ? " " : "", c->user);
+	else
+		snprintf(who, sizeof(who), "an unknown uid");
+	if (r->lockout_started)
+		log_warnx("api: %s: %d requests with a wrong or missing API "
+		    "token within %d s; refusing its requests for %lld s", who,
+		    TOKEN_MAX_FAILURES, TOKEN_WINDOW_MS / 1000,
+		    (long long)(r->lockout_ms + 999) / 1000);
+	if (!budget_ok(a, &a->forbidden_log, "requests refused for the API "
+	    "token"))
+		return;
+	log_warnx("api: %s (%s): %s refused: %s", c->peer, who, req->name,
+	    r->verdict == TOKEN_MISSING ? "no API token" :
+	    r->verdict == TOKEN_WRONG ? "wrong API token" :
+	    "locked out after wrong or missing API tokens");
+}
+
+/*
+ * A command that changes state needs the API token; a token sent with
+ * any command is checked too. True when the request may go on; false
+ * after answering forbidden.
+ */
+static bool
+client_authorised(struct client *c, const struct api_request *req)
+{
+	struct api *a = c->api;
+	struct token_result r;
+	char msg[PATH_MAX + 200];
+
+	if (!req->changes && req->token == NULL)
+		return true;
+	client_identify(c);	/* the limiter is per uid */
+	r = token_check(a->guard, c->uid, req->token, req->token_len,
+	    (int64_t)uv_now(a->loop));
+	if (r.verdict == TOKEN_OK)
+		return true;
+	log_forbidden(c, req, &r);
+	if (r.verdict == TOKEN_MISSING)
+		snprintf(msg, sizeof(msg), "'%s' changes the support VPN and "
+		    "needs the API token: send it as \"token\" (supportvpnd "
+		    "keeps it in %s)", req->name, a->cfg->api_token_file);
+	else if (r.verdict == TOKEN_WRONG)
+		snprintf(msg, sizeof(msg), "the API token is wrong (supportvpnd "
+		    "keeps the right one in %s)", a->cfg->api_token_file);
+	else
+		snprintf(msg, sizeof(msg), "too many requests with a wrong or "
+		    "missing API token from this user; refused for another "
+		    "%lld s", (long long)(r.retry_ms + 999) / 1000);
+	client_send(c, api_answer_error(req->id, "forbidden", msg));
+	return false;
+}
+
 static void
 handle_line(struct client *c, const char *line, size_t len)
 {
@@ -551,7 +696,7 @@ handle_line(struct client *c, const char *line, size_t len)
 		return;
 	if (api_request_parse(line, len, &req, &err) < 0)
 		send_error(c, req.id, err.code, err.message);
-	else
+	else if (client_authorised(c, &req))
 		handle_request(c, &req);
 	api_request_clear(&req);
 }
@@ -626,6 +771,9 @@ client_close(struct client *c, const char *why)
 		auth_cancel(c->auth);
 	json_decref(c->pending_id);
 	c->pending_id = NULL;
+	if (c->events != 0)
+		a->nsubscribers--;
+	c->events = 0;
 	if (c->prev != NULL)
 		c->prev->next = c->next;
 	else
@@ -747,8 +895,9 @@ on_connection(uv_stream_t *server, int status)
 		return;
 	}
 	if (a->nclients >= (unsigned)a->cfg->api_max_clients) {
-		log_warnx("api: refusing a connection: %u connections open "
-		    "(api.max_clients)", a->nclients);
+		if (budget_ok(a, &a->refused_log, "refused connections"))
+			log_warnx("api: refusing a connection: %u connections "
+			    "open (api.max_clients)", a->nclients);
 		refuse(a);
 		return;
 	}
@@ -827,5 +976,5 @@ api_free(struct api *a)
 	if (a->listening)
 		uv_close((uv_handle_t *)&a->server, on_api_handle_closed);
 	else if (a->nhandles == 0)
-		free(a);
+		api_release(a);
 }

@@ -40,6 +40,9 @@ static const struct key_spec keys[] = {
 	O("api"),
 	{ "api.listen", KEY_LISTEN, 0, 0, 0 },
 	I("api.max_clients", api_max_clients, 1, 4096),
+	I("api.max_subscribers", api_max_subscribers, 1, 4096),
+	S("api.token_file", api_token_file),
+	S("api.token_group", api_token_group),
 	S("state_dir", state_dir),
 	S("run_dir", run_dir),
 	S("log_file", log_file),
@@ -127,6 +130,7 @@ config_defaults(struct config *cfg)
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->api_port = SUPPORTVPN_API_DEFAULT_PORT;
 	cfg->api_max_clients = 256;
+	cfg->api_max_subscribers = 64;
 	cfg->log_level = LOG_LEVEL_INFO;
 	cfg->restart_min_ms = 1000;
 	cfg->restart_max_ms = 60000;
@@ -143,10 +147,13 @@ config_defaults(struct config *cfg)
 	cfg->auth_lockout_s = 60;
 	cfg->auth_lockout_max_s = 3600;
 	cfg->audit_max_bytes = 1 << 20;
+	cfg->state_dir_mode = 0700;
 	cfg->http_port = SUPPORTVPN_HTTP_DEFAULT_PORT;
 	cfg->http_max_clients = 64;
 	cfg->http_session_s = 3600;
 	if (set_str(&cfg->api_host, SUPPORTVPN_API_DEFAULT_HOST) < 0 ||
+	    set_str(&cfg->api_token_file, "") < 0 ||
+	    set_str(&cfg->api_token_group, "") < 0 ||
 	    set_str(&cfg->http_host, SUPPORTVPN_API_DEFAULT_HOST) < 0 ||
 	    set_str(&cfg->http_root, "/usr/share/supportvpn/www") < 0 ||
 	    set_str(&cfg->state_dir, "/var/lib/supportvpn") < 0 ||
@@ -169,7 +176,8 @@ config_defaults(struct config *cfg)
 void
 config_deinit(struct config *cfg)
 {
-	char **strs[] = { &cfg->api_host, &cfg->state_dir, &cfg->run_dir,
+	char **strs[] = { &cfg->api_host, &cfg->api_token_file,
+	    &cfg->api_token_group, &cfg->state_dir, &cfg->run_dir,
 	    &cfg->log_file, &cfg->ovpn_binary, &cfg->ovpn_config,
 	    &cfg->ovpn_plugin, &cfg->plugin_policy, &cfg->checks_cloud_url,
 	    &cfg->checks_resolv_conf, &cfg->mgmt_sock, &cfg->passthru_sock,
@@ -425,6 +433,69 @@ load_object(struct config *cfg, json_t *obj, const char *prefix,
 	return 0;
 }
 
+/* A group name as useradd allows it, or a number: what getgrnam or a
+ * gid can resolve. Whether it exists is checked at start-up. */
+static bool
+valid_group(const char *g)
+{
+	size_t i, n = strlen(g);
+
+	if (n == 0 || n > 32 || g[0] == '-')
+		return false;
+	for (i = 0; i < n; i++)
+		if (!((g[i] >= 'a' && g[i] <= 'z') ||
+		    (g[i] >= 'A' && g[i] <= 'Z') ||
+		    (g[i] >= '0' && g[i] <= '9') ||
+		    g[i] == '_' || g[i] == '-' || g[i] == '.'))
+			return false;
+	return true;
+}
+
+/* The token file: state_dir/api.token unless named; whether state_dir
+ * must let api.token_group through to it. */
+static int
+derive_token(struct config *cfg, struct config_error *err)
+{
+	char buf[PATH_MAX];
+	const char *slash;
+	size_t dlen, slen = strlen(cfg->state_dir);
+
+	if (cfg->api_token_group[0] != '\0' &&
+	    !valid_group(cfg->api_token_group)) {
+		set_err(err, "api.token_group", "'api.token_group' must be a "
+		    "group name or number, not \"%.64s\"",
+		    cfg->api_token_group);
+		return -1;
+	}
+	if (cfg->api_token_file[0] == '\0') {
+		if (util_snprintf(buf, sizeof(buf), "%s/api.token",
+		    cfg->state_dir) < 0) {
+			set_err(err, "state_dir", "'state_dir' is too long for "
+			    "api.token");
+			return -1;
+		}
+		if (set_str(&cfg->api_token_file, buf) < 0)
+			return -ENOMEM;
+	}
+	slash = strrchr(cfg->api_token_file, '/');
+	if (cfg->api_token_file[0] != '/' || slash[1] == '\0' ||
+	    strlen(cfg->api_token_file) >= PATH_MAX) {
+		set_err(err, "api.token_file", "'api.token_file' must be the "
+		    "absolute path of a file");
+		return -1;
+	}
+	while (slen > 1 && cfg->state_dir[slen - 1] == '/')
+		slen--;
+	dlen = (size_t)(slash - cfg->api_token_file);
+	while (dlen > 1 && cfg->api_token_file[dlen - 1] == '/')
+		dlen--;
+	cfg->state_dir_mode = 0700;
+	if (cfg->api_token_group[0] != '\0' && dlen == slen &&
+	    strncmp(cfg->api_token_file, cfg->state_dir, slen) == 0)
+		cfg->state_dir_mode = 0710;
+	return 0;
+}
+
 static int
 derive(struct config *cfg, struct config_error *err)
 {
@@ -504,7 +575,7 @@ derive(struct config *cfg, struct config_error *err)
 		    "not be below 'auth.lockout_s'");
 		return -1;
 	}
-	return 0;
+	return derive_token(cfg, err);
 }
 
 static int
@@ -513,9 +584,12 @@ load_root(struct config *cfg, json_t *root, const char *name,
 {
 	int rc;
 
-	if (root == NULL) {
+	if (root == NULL && jerr->line < 0)	/* could not read it */
+		set_err(err, "", "%s", jerr->text);
+	else if (root == NULL)
 		set_err(err, "", "%s: line %d column %d: %s", name, jerr->line,
 		    jerr->column, jerr->text);
+	if (root == NULL) {
 		config_deinit(cfg);
 		return -1;
 	}

@@ -14,6 +14,9 @@ struct config {
 	char	*api_host;		/* loopback literal */
 	int	 api_port;
 	int	 api_max_clients;
+	int	 api_max_subscribers;
+	char	*api_token_file;	/* "" in the file: state_dir/api.token */
+	char	*api_token_group;	/* "" = leave the file's group alone */
 	char	*state_dir;
 	char	*run_dir;
 	char	*log_file;		/* "" = no file */
@@ -56,6 +59,8 @@ struct config {
 	char	*settings_file;		/* state_dir/settings.json */
 	char	*support_hash_file;	/* state_dir/support.hash */
 	char	*audit_file;		/* state_dir/history.jsonl */
+	unsigned state_dir_mode;	/* 0700; 0710 when token_group must
+					 * reach a token file in it */
 };
 
 struct config_error {

@@ -4,6 +4,7 @@
  * orderly shutdown. Runs in the foreground; systemd or a test harness
  * supervises it.
  */
+#define _DEFAULT_SOURCE		/* explicit_bzero */
 #include <errno.h>
 #include <getopt.h>
 #include <libgen.h>
@@ -26,6 +27,7 @@
 #include "passthru.h"
 #include "policy.h"		/* plugin/: the same parser the plugin uses */
 #include "supportvpn.h"
+#include "token.h"
 #include "util.h"
 #include "vpn.h"
 #include "auth.h"
@@ -265,10 +267,19 @@ static int
 check_config(const char *path, struct config *cfg)
 {
 	struct config_error err;
+	char why[256];
+	gid_t gid;
 	int rc;
 
 	if (config_load(cfg, path, &err) < 0) {
 		fprintf(stderr, "supportvpnd: %s\n", err.text);
+		return -1;
+	}
+	if (cfg->api_token_group[0] != '\0' &&
+	    token_group_resolve(cfg->api_token_group, &gid, why,
+	    sizeof(why)) < 0) {
+		fprintf(stderr, "supportvpnd: %s: %s\n", path, why);
+		config_deinit(cfg);
 		return -1;
 	}
 	if ((rc = config_check_client(cfg->ovpn_config, &err)) != 0) {
@@ -290,8 +301,12 @@ app_start(struct app *app)
 	    .on_tunnel = on_vpn_tunnel };
 	static const struct session_callbacks scb = {
 	    .on_event = on_session_event };
+	char token[TOKEN_LEN + 1];
 	int rc;
 
+	/* Before anything listens: no API without its token. */
+	if ((rc = token_prepare(&app->cfg, token)) < 0)
+		return rc;
 	app->loop = uv_default_loop();
 	if ((app->vpn = vpn_new(app->loop, &app->cfg, &vcb, app)) == NULL ||
 	    (app->session = session_new(app->loop, &app->cfg, app->vpn, &scb,
@@ -299,16 +314,18 @@ app_start(struct app *app)
 	    (app->auth = auth_new(app->loop, &app->cfg, app->vpn,
 	    app->session)) == NULL ||
 	    (app->api = api_new(app->loop, &app->cfg, app->vpn, app->session,
-	    app->auth)) == NULL ||
+	    app->auth, token)) == NULL ||
 	    (app->cmd = cmd_new(app->loop, &app->cfg, app->vpn, app->session,
 	    app->auth)) == NULL ||
 	    (app->http = http_new(app->loop, &app->cfg, app->cmd,
 	    app->vpn)) == NULL ||
 	    (app->passthru = passthru_new(app->loop, app->cfg.passthru_sock,
 	    app->vpn)) == NULL) {
+		explicit_bzero(token, sizeof(token));
 		log_error("supportvpnd: out of memory");
 		return -ENOMEM;
 	}
+	explicit_bzero(token, sizeof(token));
 	log_set_hook(on_log_line, app);
 	uv_signal_init(app->loop, &app->sig_term);
 	uv_signal_init(app->loop, &app->sig_int);

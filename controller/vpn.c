@@ -1296,6 +1296,9 @@ int
 vpn_openvpn_command(struct vpn *v, const char *cmd, enum mgmt_expect e,
     mgmt_resp_fn fn, void *arg)
 {
+	if (mgmt_is_up(v->mgmt) &&
+	    mgmt_pending(v->mgmt) >= VPN_OPENVPN_MAX_PENDING)
+		return -EBUSY;
 	return mgmt_send(v->mgmt, cmd, e, fn, arg);
 }
 
@@ -1469,7 +1472,8 @@ vpn_boot(struct vpn *v)
 	 * With the plugin, openvpn may run unprivileged: it must reach the
 	 * consent record and the events socket (by name only: 0711).
 	 */
-	if ((rc = prepare_dir(v->cfg->state_dir, "state_dir", 0700)) < 0 ||
+	if ((rc = prepare_dir(v->cfg->state_dir, "state_dir",
+	    v->cfg->state_dir_mode)) < 0 ||
 	    (rc = prepare_dir(v->cfg->run_dir, "run_dir", with_plugin(v) ?
 	    0711 : 0700)) < 0)
 		return rc;

@@ -11,6 +11,8 @@ import subprocess
 from . import netns as nx
 from .api import ApiClient, ApiError
 from .web import WebClient
+
+AUTO = object()     # Appliance.api(token=AUTO): the appliance's own token
 from .core import CLOUD_URL, HUB_IP, OPENVPN, BedError, tail, wait_until
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(
@@ -114,6 +116,10 @@ class Appliance:
     the way to run_dir and the policy are made traversable (0711), as /run
     and /etc are on an appliance, so an openvpn that dropped to `user
     nobody` still reaches the consent record, events.sock and the policy.
+
+    `programs` replaces the build dir's programs (keys supportvpnd,
+    supportvpnctl, plugin: paths, e.g. of an installed copy); `wrapper` is
+    an argv that runs supportvpnd (e.g. setpriv with a capability set).
     """
 
     _count = 0
@@ -122,7 +128,8 @@ class Appliance:
                  api_port=7515, client_text=None, client_extra=(),
                  config_extra=None, remote=HUB_IP, plugin=False, policy=None,
                  server_names=SERVER_NAMES, roots=("ca",), client_ca="ca",
-                 env=None, run_dir=None, http_port=None):
+                 env=None, run_dir=None, programs=None, wrapper=(),
+                 http_port=None):
         Appliance._count += 1
         self.bed, self.role, self.name = bed, role, name
         self.ns = bed.ns(role)
@@ -143,6 +150,11 @@ class Appliance:
         # on 7516 and 7517) do not collide with each other's.
         self.http_port = http_port or api_port + 1000
         self.env = dict(env or {})
+        self.programs = {"supportvpnd": supportvpnd_path(),
+                         "supportvpnctl": supportvpnctl_path(),
+                         "plugin": plugin_path()}
+        self.programs.update(programs or {})
+        self.wrapper = list(wrapper)
         self.proc = None
         self.starts = 0
         self.sigterm_exits = []    # exit status after each SIGTERM stop
@@ -169,7 +181,7 @@ class Appliance:
             else:
                 write_policy(self.policy_path, bed.pki, server_names, roots,
                              doc=policy)
-            self.config["openvpn"]["plugin"] = plugin_path()
+            self.config["openvpn"]["plugin"] = self.programs["plugin"]
             self.config["plugin"] = {"policy": self.policy_path}
             for d in (bed.dir, self.dir, os.path.dirname(self.run_dir)):
                 os.chmod(d, 0o711)
@@ -216,6 +228,20 @@ class Appliance:
         """openvpn's own management socket (supportvpnd is its client)."""
         return os.path.join(self.run_dir, "openvpn.sock")
 
+    @property
+    def token_path(self):
+        """The API token file (api.token_file, else state_dir/api.token)."""
+        return (self.config.get("api", {}).get("token_file") or
+                os.path.join(self.state_dir, "api.token"))
+
+    def token(self):
+        """The API token supportvpnd made, or None before it made one."""
+        try:
+            with open(self.token_path) as f:
+                return f.read().strip() or None
+        except FileNotFoundError:
+            return None
+
     def settings(self):
         with open(self.settings_path) as f:
             return json.load(f)
@@ -245,7 +271,7 @@ class Appliance:
     def start(self, wait_ready=True, timeout=15, args=()):
         """Starts supportvpnd; with wait_ready, returns once the API answers
         status."""
-        binary = supportvpnd_path()
+        binary = self.programs["supportvpnd"]
         if not os.access(binary, os.X_OK):
             raise BedError(f"{binary} is missing: run make first")
         if self.proc and self.proc.alive():
@@ -254,7 +280,8 @@ class Appliance:
         env = dict(os.environ, **self.env) if self.env else None
         self.proc = self.bed.spawn(
             f"{self.tag}-supportvpnd-{self.starts}", self.role,
-            [binary, "--config", self.config_path] + list(args),
+            self.wrapper + [binary, "--config", self.config_path] +
+            list(args),
             log=self.out_path, env=env)
         with open(self.out_path, "a") as f:
             f.write(f"==== test: started supportvpnd pid {self.proc.pid} "
@@ -318,12 +345,19 @@ class Appliance:
             self.stop(timeout=5)
 
     # -- talking to it -----------------------------------------------------------
-    def api(self, timeout=10.0, name=None):
+    def api(self, timeout=10.0, name=None, token=AUTO):
+        """A connection whose requests that change state carry the API
+        token (read from the token file now); token=None: none, or a
+        given one (see ApiClient)."""
+        if token is AUTO:
+            token = self.token()
         return ApiClient.connect(self.ns, "127.0.0.1", self.api_port, timeout,
-                                 name=name or f"api({self.tag})")
+                                 name=name or f"api({self.tag})", token=token)
 
     def request(self, cmd, timeout=10.0, **args):
-        """One request on a fresh connection; the whole answer dict."""
+        """One request on a fresh connection; the whole answer dict.
+        Commands that change state get the token unless args name one
+        (token=None: send none)."""
         with self.api(timeout=timeout) as c:
             return c.request(cmd, timeout=timeout, **args)
 
@@ -354,13 +388,28 @@ class Appliance:
         return self.wait_status(lambda s: s.get("vpn") == vpn, timeout,
                                 desc=f"vpn == {vpn!r}")
 
-    def ctl(self, *args, timeout=60, role=None):
-        """build/supportvpnctl ARGS inside the appliance namespace (or
-        <prefix>-<role>)."""
-        argv = [nx.IP, "netns", "exec", self.bed.ns(role or self.role),
-                supportvpnctl_path()] + list(args)
+    def ctl(self, *args, timeout=60, role=None, config=AUTO, user=None,
+            group=None):
+        """supportvpnctl ARGS (the build dir's, or programs') inside the
+        appliance namespace (or <prefix>-<role>). It finds the API token through this appliance's
+        configuration ($SUPPORTVPND_CONFIG), or through `config` (a path;
+        None: supportvpnctl's own default). `user` and `group` (numbers)
+        run it as another user with that one group (setpriv); the files
+        it reads must then be reachable for it."""
+        argv = [nx.IP, "netns", "exec", self.bed.ns(role or self.role)]
+        if user is not None:
+            argv += ["setpriv", f"--reuid={user}",
+                     f"--regid={group if group is not None else user}",
+                     "--clear-groups"]
+        argv += [self.programs["supportvpnctl"]] + list(args)
+        env = dict(os.environ)
+        env.pop("SUPPORTVPND_CONFIG", None)
+        if config is AUTO:
+            config = self.config_path
+        if config is not None:
+            env["SUPPORTVPND_CONFIG"] = config
         return subprocess.run(argv, capture_output=True, text=True,
-                              timeout=timeout)
+                              timeout=timeout, env=env)
 
     # -- observations ------------------------------------------------------------
     def openvpn_pids(self):

@@ -41,6 +41,58 @@ test_defaults(void **state)
 	assert_string_equal(cfg.support_hash_file,
 	    "/var/lib/supportvpn/support.hash");
 	assert_string_equal(cfg.audit_file, "/var/lib/supportvpn/history.jsonl");
+	assert_int_equal(cfg.api_max_clients, 256);
+	assert_int_equal(cfg.api_max_subscribers, 64);
+	assert_string_equal(cfg.api_token_file, "/var/lib/supportvpn/api.token");
+	assert_string_equal(cfg.api_token_group, "");
+	assert_int_equal(cfg.state_dir_mode, 0700);
+	config_deinit(&cfg);
+}
+
+/* api.token_file and api.token_group, and what they do to state_dir. */
+static void
+test_token_keys(void **state)
+{
+	struct config cfg;
+	struct config_error err;
+
+	/* A group with the file in state_dir: the group must pass it. */
+	assert_int_equal(config_load_string(&cfg, "{\"state_dir\":\"/s/\","
+	    "\"api\":{\"token_group\":\"www-data\","
+	    "\"max_subscribers\":3}}", &err), 0);
+	assert_string_equal(cfg.api_token_file, "/s//api.token");
+	assert_string_equal(cfg.api_token_group, "www-data");
+	assert_int_equal(cfg.state_dir_mode, 0710);
+	assert_int_equal(cfg.api_max_subscribers, 3);
+	config_deinit(&cfg);
+
+	/* Named in state_dir, by a group number. */
+	assert_int_equal(config_load_string(&cfg, "{\"state_dir\":\"/s\","
+	    "\"api\":{\"token_group\":\"33\",\"token_file\":"
+	    "\"/s/t\"}}", &err), 0);
+	assert_int_equal(cfg.state_dir_mode, 0710);
+	config_deinit(&cfg);
+
+	/* Elsewhere: state_dir stays private. */
+	assert_int_equal(config_load_string(&cfg, "{\"state_dir\":\"/s\","
+	    "\"api\":{\"token_group\":\"www-data\",\"token_file\":"
+	    "\"/etc/supportvpn/api.token\"}}", &err), 0);
+	assert_string_equal(cfg.api_token_file, "/etc/supportvpn/api.token");
+	assert_int_equal(cfg.state_dir_mode, 0700);
+	config_deinit(&cfg);
+
+	/* A directory whose name starts like state_dir's is not it. */
+	assert_int_equal(config_load_string(&cfg, "{\"state_dir\":\"/s\","
+	    "\"api\":{\"token_group\":\"g\",\"token_file\":"
+	    "\"/s2/api.token\"}}", &err), 0);
+	assert_int_equal(cfg.state_dir_mode, 0700);
+	config_deinit(&cfg);
+
+	/* No group: nothing to let through. */
+	assert_int_equal(config_load_string(&cfg, "{\"state_dir\":\"/s\"}",
+	    &err), 0);
+	assert_string_equal(cfg.api_token_file, "/s/api.token");
+	assert_int_equal(cfg.state_dir_mode, 0700);
 	config_deinit(&cfg);
 }
 
@@ -97,6 +149,22 @@ test_errors(void **state)
 		    "must not be below" },
 		{ "{\"openvpn\":{\"binary\":\"\"}}", "openvpn.binary",
 		    "must not be empty" },
+		{ "{\"api\":{\"token_file\":\"api.token\"}}",
+		    "api.token_file", "absolute path" },
+		{ "{\"api\":{\"token_file\":\"/var/lib/\"}}",
+		    "api.token_file", "of a file" },
+		{ "{\"api\":{\"token_file\":5}}", "api.token_file",
+		    "must be a string" },
+		{ "{\"api\":{\"token_group\":\"web ui\"}}",
+		    "api.token_group", "group name or number" },
+		{ "{\"api\":{\"token_group\":\"-x\"}}",
+		    "api.token_group", "group name or number" },
+		{ "{\"api\":{\"token_group\":33}}", "api.token_group",
+		    "must be a string" },
+		{ "{\"api\":{\"max_subscribers\":0}}",
+		    "api.max_subscribers", "between 1 and 4096" },
+		{ "{\"api\":{\"token\":\"x\"}}", "api.token",
+		    "unknown key" },
 	};
 	struct config cfg;
 	struct config_error err;
@@ -341,6 +409,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_values),
+		cmocka_unit_test(test_token_keys),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_session_auth_audit),
 		cmocka_unit_test(test_session_auth_audit_errors),
