@@ -73,12 +73,6 @@ cmd_free(struct cmd *x)
 	free(x);
 }
 
-bool
-cmd_changes_state(enum api_cmd c)
-{
-	return c == API_CMD_START || c == API_CMD_STOP || c == API_CMD_EXTEND;
-}
-
 /* ---- answers ----------------------------------------------------------- */
 
 static int
@@ -103,13 +97,6 @@ answer_error(struct cmd_answer *ans, const char *code, const char *msg)
 	return 1;
 }
 
-static void
-log_refusal(const char *area, const char *peer, const struct cmd_answer *ans)
-{
-	if (ans->code != NULL)
-		log_info("%s: %s: %s: %s", area, peer, ans->code, ans->message);
-}
-
 static struct cmd_job *
 job_new(struct cmd *x, const struct cmd_caller *who, cmd_done_fn done,
     void *arg)
@@ -130,7 +117,6 @@ job_new(struct cmd *x, const struct cmd_caller *who, cmd_done_fn done,
 static void
 job_finish(struct cmd_job *j, struct cmd_answer *ans)
 {
-	log_refusal(j->area, j->peer, ans);
 	j->done(ans, j->arg);
 	free(j);
 }
@@ -412,13 +398,10 @@ cmd_execute(struct cmd *x, const struct api_request *req,
 	int rc;
 
 	*job = NULL;
-	if (cmd_changes_state(req->cmd) && !who->authorised) {
+	if (req->changes && !who->authorised)
 		/* The transport decides who may; this is the backstop. */
-		answer_error(ans, "forbidden", "this command changes the support "
-		    "VPN and needs authorisation");
-		log_refusal(who->area, who->peer, ans);
-		return 1;
-	}
+		return answer_error(ans, "forbidden", "this command changes "
+		    "the support VPN and needs authorisation");
 	switch (req->cmd) {
 	case API_CMD_STATUS:
 		return answer_ok(ans, vpn_status_json(x->vpn));
@@ -437,7 +420,6 @@ cmd_execute(struct cmd *x, const struct api_request *req,
 	if ((j = job_new(x, who, done, arg)) == NULL)
 		return answer_error(ans, "internal", "out of memory");
 	if ((rc = run_job(x, req, who, ans, j)) != 0) {
-		log_refusal(j->area, j->peer, ans);
 		free(j);
 		return rc;
 	}

@@ -28,7 +28,8 @@ struct vpn;
 struct cmd_caller {
 	const char	*area;		/* log prefix: "api", "http" */
 	const char	*peer;		/* "127.0.0.1:40000" */
-	bool		 authorised;	/* may change the VPN's state */
+	bool		 authorised;	/* may run commands that change
+					 * state (req->changes) */
 	/*
 	 * The "by" object the history records (new reference, NULL on
 	 * ENOMEM); called only by commands that record who asked.
@@ -66,8 +67,5 @@ int	cmd_execute(struct cmd *x, const struct api_request *req,
 	    cmd_done_fn done, void *arg, struct cmd_job **job);
 /* done will not be called; job is invalid afterwards. */
 void	cmd_cancel(struct cmd_job *job);
-
-/* Whether a command changes the VPN's state (start, stop, extend). */
-bool	cmd_changes_state(enum api_cmd c);
 
 #endif

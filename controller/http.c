@@ -35,7 +35,9 @@
 #include "http_sec.h"
 #include "log.h"
 #include "peer.h"
+#include "ratelimit.h"
 #include "supportvpn.h"
+#include "token.h"
 #include "util.h"
 #include "vpn.h"
 
@@ -46,6 +48,10 @@
 /* A refused connection gets this long to read its answer. */
 #define HTTP_REFUSED_LINGER_MS	2000
 #define SESSION_COOKIE		"svpn_session"
+/* Lines any web page can make us repeat (refused requests) are logged at
+ * most this often, as the API's are; the rest are counted. */
+#define HTTP_LOG_BURST		10
+#define HTTP_LOG_WINDOW_MS	10000
 
 /* The page's whole policy: its own files, nothing inline, no frames. */
 #define HTTP_CSP	"default-src 'none'; script-src 'self'; " \
@@ -93,6 +99,7 @@ struct http_call {
 	struct http_call	*prev, *next;
 	bool			 linked;
 	char			 peer[64];
+	const char		*cmd;		/* static: "start" */
 	struct sockaddr_storage	 peer_sa, local_sa;
 };
 
@@ -122,6 +129,7 @@ struct http {
 	const struct config	*cfg;
 	struct cmd		*cmd;
 	struct vpn		*vpn;
+	struct token_guard	*guard;		/* shared with the API */
 	struct http_hosts	 hosts;
 	struct http_sessions	*sessions;
 	h2o_globalconf_t	 gconf;
@@ -136,6 +144,10 @@ struct http {
 	struct http_call	*calls;
 	struct http_sse		*streams;
 	unsigned		 nhandles;	/* ours open on the loop */
+	struct rl_budget	 refused_log;	/* Host, Origin, session */
+	struct rl_budget	 errors_log;	/* bad requests */
+	struct rl_budget	 login_log;	/* wrong tokens */
+	struct rl_budget	 clients_log;	/* http.max_clients */
 	/* Walking the streams: an event that arises meanwhile (a log line
 	 * about a dropped stream) is not sent to them, so the walk never
 	 * meets a stream freed under it. */
@@ -246,6 +258,21 @@ redirect(h2o_req_t *req, const char *to)
 	respond(req, 303, NULL, "", 0);
 }
 
+/* A log line an outsider can repeat: within a budget, with the count of
+ * those left out. False when this one is left out. */
+static bool
+budget_ok(struct http *h, struct rl_budget *b, const char *what)
+{
+	unsigned missed = 0;
+
+	if (!rl_budget_take(b, (int64_t)uv_now(h->loop), HTTP_LOG_BURST,
+	    HTTP_LOG_WINDOW_MS, &missed))
+		return false;
+	if (missed > 0)
+		log_warnx("http: %u more %s were not logged", missed, what);
+	return true;
+}
+
 /* ---- who is asking ----------------------------------------------------- */
 
 static void
@@ -322,8 +349,9 @@ host_checked(struct http *h, h2o_req_t *req, const char *peer)
 	if (http_host_ok(&h->hosts, req->authority.base, req->authority.len))
 		return true;
 	shown(v, sizeof(v), req->authority.base, req->authority.len);
-	log_warnx("http: %s: refused: Host \"%s\" is not this server's name "
-	    "(http.allowed_hosts)", peer, v);
+	if (budget_ok(h, &h->refused_log, "refused requests"))
+		log_warnx("http: %s: refused: Host \"%s\" is not this server's "
+		    "name (http.allowed_hosts)", peer, v);
 	respond_error(req, 421, "misdirected", "this server does not answer "
 	    "for that Host name");
 	return false;
@@ -423,12 +451,22 @@ call_dispose(void *p)
 }
 
 static void
+log_answer(struct http *h, const char *peer, const char *cmd,
+    const struct cmd_answer *ans)
+{
+	if (ans->code != NULL && budget_ok(h, &h->errors_log, "error answers"))
+		log_info("http: %s: %s: %s: %s", peer, cmd, ans->code,
+		    ans->message);
+}
+
+static void
 on_call_done(struct cmd_answer *ans, void *arg)
 {
 	struct http_call *c = arg;
 
 	c->job = NULL;
 	call_unlink(c);
+	log_answer(c->h, c->peer, c->cmd, ans);
 	respond_answer(c->req, ans);
 }
 
@@ -452,8 +490,9 @@ run_api(struct http *h, h2o_req_t *req, const char *cmd, const char *peer,
 	if (http_api_request(cmd, q, qlen, req->entity.base,
 	    req->entity.base != NULL ? req->entity.len : 0, &areq, &err) < 0) {
 		api_request_clear(&areq);
-		log_info("http: %s: %s: %s: %s", peer, cmd, err.code,
-		    err.message);
+		if (budget_ok(h, &h->errors_log, "error answers"))
+			log_info("http: %s: %s: %s: %s", peer, cmd, err.code,
+			    err.message);
 		respond_error(req, http_status_for(err.code), err.code,
 		    err.message);
 		return;
@@ -462,6 +501,7 @@ run_api(struct http *h, h2o_req_t *req, const char *cmd, const char *peer,
 	memset(c, 0, sizeof(*c));
 	c->h = h;
 	c->req = req;
+	c->cmd = cmd;
 	describe_peer(req, c->peer, sizeof(c->peer), &c->peer_sa);
 	(void)req->conn->callbacks->get_sockname(req->conn,
 	    (struct sockaddr *)&c->local_sa);
@@ -469,6 +509,7 @@ run_api(struct http *h, h2o_req_t *req, const char *cmd, const char *peer,
 	if (cmd_execute(h->cmd, &areq, &who, &ans, on_call_done, c,
 	    &c->job) == 1) {
 		api_request_clear(&areq);
+		log_answer(h, peer, cmd, &ans);
 		respond_answer(req, &ans);
 		return;
 	}
@@ -795,6 +836,126 @@ run_whoami(struct http *h, h2o_req_t *req)
 	    has_session(h, req)));
 }
 
+/* The peer's uid, as the API's limiter keys it; -1 when unknown. */
+static long
+peer_uid(h2o_req_t *req, char *user, size_t ulen)
+{
+	struct sockaddr_storage peer, local;
+	struct passwd *pw;
+	uid_t uid;
+
+	user[0] = '\0';
+	memset(&peer, 0, sizeof(peer));
+	memset(&local, 0, sizeof(local));
+	if (req->conn->callbacks->get_peername(req->conn,
+	    (struct sockaddr *)&peer) == 0 ||
+	    req->conn->callbacks->get_sockname(req->conn,
+	    (struct sockaddr *)&local) == 0 ||
+	    peer_tcp_uid((struct sockaddr *)&peer, (struct sockaddr *)&local,
+	    &uid) < 0)
+		return -1;
+	if ((pw = getpwuid(uid)) != NULL)
+		util_copy_printable(user, ulen, pw->pw_name);
+	return (long)uid;
+}
+
+/*
+ * The form's one field, token, into out (wiped by the caller). 1 with it,
+ * 0 without (or given twice), -1 when the body is malformed.
+ */
+static int
+login_token(h2o_req_t *req, char *out, size_t outlen)
+{
+	char key[16], val[API_TOKEN_MAX + 1];
+	struct http_form f;
+	int rc, found = 0;
+
+	if (req->entity.base == NULL)
+		return 0;
+	http_form_init(&f, req->entity.base, req->entity.len);
+	while ((rc = http_form_next(&f, key, sizeof(key), val,
+	    sizeof(val))) > 0) {
+		if (strcmp(key, "token") != 0)
+			continue;
+		if (found++ > 0)
+			break;
+		snprintf(out, outlen, "%s", val);
+	}
+	explicit_bzero(val, sizeof(val));
+	/* h2o's copy of the body is not needed again; no token in it
+	 * outlives the request's handling. */
+	explicit_bzero(req->entity.base, req->entity.len);
+	if (rc < 0)
+		return -1;
+	return found == 1 ? 1 : 0;
+}
+
+static void
+log_login_refused(struct http *h, const char *peer, long uid,
+    const char *user, const struct token_result *r)
+{
+	char who[96];
+
+	if (uid >= 0)
+		snprintf(who, sizeof(who), "uid %ld%s%s", uid,
+		    user[0] != '\0' ? " " : "", user);
+	else
+		snprintf(who, sizeof(who), "an unknown uid");
+	if (r->lockout_started)
+		log_warnx("http: %s: %d logins or requests with a wrong or "
+		    "missing API token within %d s; refusing them for %lld s",
+		    who, TOKEN_MAX_FAILURES, TOKEN_WINDOW_MS / 1000,
+		    (long long)(r->lockout_ms + 999) / 1000);
+	if (budget_ok(h, &h->login_log, "refused logins"))
+		log_warnx("http: %s (%s): login refused: %s", peer, who,
+		    r->verdict == TOKEN_MISSING ? "no API token" :
+		    r->verdict == TOKEN_WRONG ? "wrong API token" :
+		    "locked out after wrong or missing API tokens");
+}
+
+/*
+ * POST /login (a plain form): the API token, checked and limited per uid
+ * by the API's own guard, buys a page session in an HttpOnly cookie; the
+ * page's JavaScript never holds the token.
+ */
+static void
+run_login(struct http *h, h2o_req_t *req, const char *peer)
+{
+	char token[API_TOKEN_MAX + 1] = "", id[HTTP_SESSION_ID_LEN + 1];
+	char cookie[HTTP_SESSION_ID_LEN + 64], user[64];
+	struct token_result r;
+	h2o_iovec_t v;
+	long uid = peer_uid(req, user, sizeof(user));
+	int got = login_token(req, token, sizeof(token));
+
+	r = token_check(h->guard, uid, got > 0 ? token : NULL,
+	    got > 0 ? strlen(token) : 0, (int64_t)uv_now(h->loop));
+	explicit_bzero(token, sizeof(token));
+	if (r.verdict != TOKEN_OK) {
+		log_login_refused(h, peer, uid, user, &r);
+		redirect(req, "/?login=failed");
+		return;
+	}
+	if (http_session_create(h->sessions, (int64_t)uv_now(h->loop),
+	    id) < 0) {
+		log_warnx("http: %s: no random bytes for a session", peer);
+		respond_error(req, 500, "internal", "no session could be made");
+		return;
+	}
+	snprintf(cookie, sizeof(cookie), SESSION_COOKIE "=%s; HttpOnly; "
+	    "SameSite=Strict; Path=/", id);
+	explicit_bzero(id, sizeof(id));
+	/* h2o keeps the value's pointer: the copy lives in the request's
+	 * pool until the answer is out. */
+	v = h2o_strdup(&req->pool, cookie, strlen(cookie));
+	explicit_bzero(cookie, sizeof(cookie));
+	h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_SET_COOKIE,
+	    NULL, v.base, v.len);
+	log_info("http: %s (uid %ld%s%s): logged in with the API token", peer,
+	    uid, user[0] != '\0' ? " " : "", user);
+	redirect(req, "/");
+}
+
 static void
 run_logout(struct http *h, h2o_req_t *req, const char *peer)
 {
@@ -818,7 +979,8 @@ run_logout(struct http *h, h2o_req_t *req, const char *peer)
 
 /* ---- routing ----------------------------------------------------------- */
 
-enum route_kind { R_API, R_API_STATE, R_WHOAMI, R_EVENTS, R_LOGOUT };
+enum route_kind { R_API, R_API_STATE, R_WHOAMI, R_EVENTS, R_LOGIN,
+	R_LOGOUT };
 
 static const struct route {
 	const char	*path;
@@ -835,6 +997,7 @@ static const struct route {
 	{ "/api/start", true, R_API_STATE, "start" },
 	{ "/api/stop", true, R_API_STATE, "stop" },
 	{ "/api/extend", true, R_API_STATE, "extend" },
+	{ "/login", true, R_LOGIN, NULL },
 	{ "/logout", true, R_LOGOUT, NULL },
 };
 
@@ -872,8 +1035,9 @@ dispatch(struct http *h, h2o_req_t *req, const struct route *r,
 		return;
 	case R_API_STATE:
 		if (!has_session(h, req)) {
-			log_warnx("http: %s: %s refused: no page session",
-			    peer, r->cmd);
+			if (budget_ok(h, &h->refused_log, "refused requests"))
+				log_warnx("http: %s: %s refused: no page "
+				    "session", peer, r->cmd);
 			respond_error(req, 403, "forbidden", "log in on the page "
 			    "first (with the API token)");
 			return;
@@ -885,6 +1049,9 @@ dispatch(struct http *h, h2o_req_t *req, const struct route *r,
 		return;
 	case R_EVENTS:
 		run_events(h, req, peer);
+		return;
+	case R_LOGIN:
+		run_login(h, req, peer);
 		return;
 	case R_LOGOUT:
 		run_logout(h, req, peer);
@@ -1097,8 +1264,9 @@ on_accept(uv_stream_t *server, int status)
 		return;
 	}
 	if (h->nconns >= (unsigned)h->cfg->http_max_clients) {
-		log_warnx("http: refusing a connection: %u connections open "
-		    "(http.max_clients)", h->nconns);
+		if (budget_ok(h, &h->clients_log, "refused connections"))
+			log_warnx("http: refusing a connection: %u connections "
+			    "open (http.max_clients)", h->nconns);
 		refuse(h, server);
 		return;
 	}
@@ -1129,7 +1297,7 @@ on_accept(uv_stream_t *server, int status)
 
 struct http *
 http_new(uv_loop_t *loop, const struct config *cfg, struct cmd *cmd,
-    struct vpn *vpn)
+    struct vpn *vpn, struct token_guard *guard)
 {
 	struct http *h;
 
@@ -1139,6 +1307,7 @@ http_new(uv_loop_t *loop, const struct config *cfg, struct cmd *cmd,
 	h->cfg = cfg;
 	h->cmd = cmd;
 	h->vpn = vpn;
+	h->guard = guard;
 	return h;
 }
 

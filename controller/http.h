@@ -15,6 +15,7 @@
 struct cmd;
 struct config;
 struct http;
+struct token_guard;
 struct vpn;
 
 /* Most bytes of events queued for one stream before it is dropped. */
@@ -22,9 +23,13 @@ struct vpn;
 /* A comment line keeps idle streams (and proxies) awake this often. */
 #define HTTP_SSE_KEEPALIVE_MS	15000
 
-/* cfg, cmd and vpn are borrowed and outlive it. NULL + errno. */
+/*
+ * cfg, cmd (which runs the API's requests), vpn and guard (the API token
+ * and its per-uid limiter, shared with the API) are borrowed and outlive
+ * it. NULL + errno.
+ */
 struct http *http_new(uv_loop_t *loop, const struct config *cfg,
-    struct cmd *cmd, struct vpn *vpn);
+    struct cmd *cmd, struct vpn *vpn, struct token_guard *guard);
 /* Listens on http.listen; nothing when it is "". 0 or a UV_E* code
  * (logged). */
 int	http_listen(struct http *h);

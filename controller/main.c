@@ -39,6 +39,7 @@ struct app {
 	struct vpn		*vpn;
 	struct api		*api;
 	struct cmd		*cmd;
+	struct token_guard	*guard;		/* the API token's limiter */
 	struct http		*http;
 	struct passthru		*passthru;
 	struct session		*session;
@@ -150,6 +151,9 @@ on_vpn_down(void *arg)
 	app->api = NULL;
 	cmd_free(app->cmd);
 	app->cmd = NULL;
+	/* Neither front end checks a token once freed. */
+	token_guard_free(app->guard);
+	app->guard = NULL;
 	auth_free(app->auth);
 	app->auth = NULL;
 	session_free(app->session);
@@ -313,12 +317,13 @@ app_start(struct app *app)
 	    app)) == NULL ||
 	    (app->auth = auth_new(app->loop, &app->cfg, app->vpn,
 	    app->session)) == NULL ||
-	    (app->api = api_new(app->loop, &app->cfg, app->vpn, app->session,
-	    app->auth, token)) == NULL ||
 	    (app->cmd = cmd_new(app->loop, &app->cfg, app->vpn, app->session,
 	    app->auth)) == NULL ||
-	    (app->http = http_new(app->loop, &app->cfg, app->cmd,
-	    app->vpn)) == NULL ||
+	    (app->guard = token_guard_new(token)) == NULL ||
+	    (app->api = api_new(app->loop, &app->cfg, app->cmd,
+	    app->guard)) == NULL ||
+	    (app->http = http_new(app->loop, &app->cfg, app->cmd, app->vpn,
+	    app->guard)) == NULL ||
 	    (app->passthru = passthru_new(app->loop, app->cfg.passthru_sock,
 	    app->vpn)) == NULL) {
 		explicit_bzero(token, sizeof(token));
