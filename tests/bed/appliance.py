@@ -105,6 +105,9 @@ class Appliance:
     replaces the generated client config; `config_extra` is merged into the
     supportvpnd config (dicts merge, other values replace).
 
+    HTTP listens on 127.0.0.1:`http_port` (default api_port + 1000, so
+    two appliances in one namespace do not collide); `web()` is its client.
+
     plugin=True runs openvpn with the real plugin (build dir's
     openvpn-plugin-supportvpn.so): config openvpn.plugin and plugin.policy,
     and a client config without remote-cert-tls/verify-x509-name, so the
