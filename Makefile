@@ -42,10 +42,12 @@ DEB_PACKAGES := build-essential pkg-config libuv1-dev libjansson-dev \
 	libcmocka-dev libssl-dev libcurl4-openssl-dev openvpn openssl \
 	python3 python3-pytest dnsmasq-base iproute2 procps socat iputils-ping \
 	curl clang libclang-rt-14-dev libcrypt-dev libnftables-dev nftables \
-	mandoc man-db
+	mandoc man-db libh2o-dev
 
 UV_CFLAGS	= $(shell $(PKG_CONFIG) --cflags libuv jansson libcurl 2>/dev/null)
-UV_LIBS		= $(shell $(PKG_CONFIG) --libs libuv jansson libcurl libxcrypt 2>/dev/null)
+# libh2o: the HTTP interface (controller/http.c); its headers are in the
+# default include path, so only its library is named.
+UV_LIBS		= $(shell $(PKG_CONFIG) --libs libuv jansson libcurl libxcrypt libh2o 2>/dev/null)
 # The clock check: a clock before this commit is certainly wrong.
 BUILD_EPOCH	:= $(shell git log -1 --format=%ct 2>/dev/null || date +%s)
 JANSSON_CFLAGS	= $(shell $(PKG_CONFIG) --cflags jansson 2>/dev/null)

@@ -2,9 +2,11 @@
 /*
  * JSON API server. Each connection reads lines into a bounded buffer and
  * handles one request at a time: a request that waits (start with wait,
- * stop, openvpn) holds back the next lines of that connection only.
- * Closing a connection cancels what it waits for, so no callback ever
- * reaches freed memory.
+ * stop, openvpn) holds back the next lines of that connection only. The
+ * requests run in cmd.c, as the HTTP interface's do; what stays here is
+ * the line framing, the API token check and subscriptions. Closing a
+ * connection cancels what it waits for, so no callback ever reaches
+ * freed memory.
  */
 #define _DEFAULT_SOURCE		/* explicit_bzero */
 #include <errno.h>
@@ -15,24 +17,19 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <curl/curl.h>
 #include <jansson.h>
 #include <uv.h>
 
 #include "api.h"
 #include "api_req.h"
-#include "auth.h"
-#include "checks.h"
+#include "cmd.h"
 #include "config.h"
 #include "log.h"
 #include "peer.h"
 #include "ratelimit.h"
-#include "rocmd.h"
-#include "session.h"
 #include "supportvpn.h"
 #include "token.h"
 #include "util.h"
-#include "vpn.h"
 
 /*
  * Lines an outsider can make us repeat (refused connections, requests
@@ -41,15 +38,6 @@
  */
 #define API_LOG_BURST		10
 #define API_LOG_WINDOW_MS	10000
-
-struct client;
-
-/* An openvpn command in flight; outlives its client if need be. */
-struct ro_req {
-	struct client	*c;		/* NULL once the client is gone */
-	json_t		*id;
-	char		 cmd[256];
-};
 
 struct client {
 	uv_tcp_t		 tcp;
@@ -62,10 +50,7 @@ struct client {
 	bool			 closing;
 	bool			 reading;
 	json_t			*pending_id;
-	struct vpn_waiter	*waiter;
-	struct checks_waiter	*checks_waiter;
-	struct ro_req		*ro;
-	struct auth_req		*auth;
+	struct cmd_job		*job;		/* what a request waits for */
 	char			 peer[64];
 	long			 uid;		/* the peer's, -1 unknown */
 	char			 user[64];	/* its name, "" unknown */
@@ -75,10 +60,8 @@ struct client {
 struct api {
 	uv_loop_t		*loop;
 	const struct config	*cfg;
-	struct vpn		*vpn;
-	struct session		*session;
-	struct auth		*auth;
-	struct token_guard	*guard;
+	struct cmd		*cmd;
+	struct token_guard	*guard;		/* shared with the HTTP login */
 	uv_tcp_t		 server;
 	bool			 listening;
 	bool			 freeing;
@@ -100,7 +83,6 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf);
 static void
 api_release(struct api *a)
 {
-	token_guard_free(a->guard);
 	free(a);
 }
 
@@ -119,22 +101,17 @@ on_api_handle_closed(uv_handle_t *h)
 }
 
 struct api *
-api_new(uv_loop_t *loop, const struct config *cfg, struct vpn *vpn,
-    struct session *session, struct auth *auth, const char *token)
+api_new(uv_loop_t *loop, const struct config *cfg, struct cmd *cmd,
+    struct token_guard *guard)
 {
 	struct api *a;
 
 	if ((a = calloc(1, sizeof(*a))) == NULL)
 		return NULL;
-	if ((a->guard = token_guard_new(token)) == NULL) {
-		free(a);
-		return NULL;
-	}
 	a->loop = loop;
 	a->cfg = cfg;
-	a->vpn = vpn;
-	a->session = session;
-	a->auth = auth;
+	a->cmd = cmd;
+	a->guard = guard;
 	return a;
 }
 
@@ -254,152 +231,32 @@ client_resume(struct client *c, char *answer)
 	json_decref(c->pending_id);
 	c->pending_id = NULL;
 	c->busy = false;
-	c->waiter = NULL;
-	c->checks_waiter = NULL;
 	client_send(c, answer);
 	if (!c->closing)
 		client_process(c);
 }
 
+/* An answer from cmd as a line; errors are logged within the budget. */
+static char *
+answer_line(struct client *c, json_t *id, struct cmd_answer *ans)
+{
+	json_t *res = ans->result;
+
+	ans->result = NULL;
+	if (ans->code == NULL)
+		return api_answer_ok(id, res);
+	if (budget_ok(c->api, &c->api->errors_log, "error answers"))
+		log_info("api: %s: %s: %s", c->peer, ans->code, ans->message);
+	return api_answer_error(id, ans->code, ans->message);
+}
+
 static void
-on_vpn_done(enum vpn_result r, const char *message, void *arg)
+on_job_done(struct cmd_answer *ans, void *arg)
 {
 	struct client *c = arg;
 
-	if (r == VPN_OK)
-		client_resume(c, api_answer_ok(c->pending_id,
-		    vpn_status_json(c->api->vpn)));
-	else {
-		log_info("api: %s: %s: %s", c->peer, vpn_result_code(r),
-		    message);
-		client_resume(c, api_answer_error(c->pending_id,
-		    vpn_result_code(r), message));
-	}
-}
-
-static void
-on_ro_answer(int status, const struct mgmt_msg *resp, void *arg)
-{
-	struct ro_req *ro = arg;
-	struct client *c = ro->c;
-	json_t *lines;
-	size_t i;
-
-	if (c == NULL) {
-		json_decref(ro->id);
-		free(ro);
-		return;
-	}
-	c->ro = NULL;
-	if (status < 0) {
-		client_resume(c, api_answer_error(ro->id, "unavailable",
-		    "openvpn's management interface went away before it "
-		    "answered"));
-	} else if (!resp->u.response.ok) {
-		client_resume(c, api_answer_error(ro->id, "failed",
-		    resp->u.response.text));
-	} else {
-		lines = json_array();
-		if (resp->u.response.nlines == 0 && lines != NULL)
-			json_array_append_new(lines,
-			    json_string(resp->line));
-		for (i = 0; i < resp->u.response.nlines && lines != NULL; i++)
-			json_array_append_new(lines, json_string(
-			    resp->u.response.lines[i]));
-		client_resume(c, api_answer_ok(ro->id, json_pack("{s:s, s:o}",
-		    "command", ro->cmd, "lines", lines)));
-	}
-	json_decref(ro->id);
-	free(ro);
-}
-
-static void
-on_checks_done(void *arg)
-{
-	struct client *c = arg;
-
-	client_resume(c, api_answer_ok(c->pending_id,
-	    vpn_checks_json(c->api->vpn)));
-}
-
-/* From the cache at once, or after a (shared) run with refresh. */
-static void
-handle_checks(struct client *c, struct api_request *req)
-{
-	struct checks *ch = vpn_checks(c->api->vpn);
-	json_t *set = vpn_checks_json(c->api->vpn);
-
-	/* Checks that are off have nothing to refresh. */
-	if (!req->refresh || json_is_false(json_object_get(set, "enabled"))) {
-		client_send(c, api_answer_ok(req->id, set));
-		return;
-	}
-	json_decref(set);
-	c->pending_id = req->id != NULL ? json_incref(req->id) : NULL;
-	if ((c->checks_waiter = checks_run(ch, on_checks_done, c)) == NULL) {
-		json_decref(c->pending_id);
-		c->pending_id = NULL;
-		send_error(c, req->id, "internal", "out of memory");
-		return;
-	}
-	c->busy = true;
-}
-
-static void
-collect_line(const char *line, void *arg)
-{
-	json_array_append_new(arg, json_string(line));
-}
-
-static json_t *
-version_json(struct api *a)
-{
-	const char *ov = vpn_openvpn_version(a->vpn);
-
-	return json_pack("{s:s, s:o, s:s, s:s, s:s}",
-	    "supportvpnd", SUPPORTVPN_VERSION,
-	    "openvpn", ov != NULL ? json_string(ov) : json_null(),
-	    "libuv", uv_version_string(),
-	    "jansson", JANSSON_VERSION,
-	    "libcurl", curl_version_info(CURLVERSION_NOW)->version);
-}
-
-static void
-handle_openvpn(struct client *c, struct api_request *req)
-{
-	char norm[256], why[512];
-	enum mgmt_expect e;
-	struct ro_req *ro;
-	int rc;
-
-	if (rocmd_check(req->command, norm, sizeof(norm), &e, why,
-	    sizeof(why)) < 0) {
-		send_error(c, req->id, "not_allowed", why);
-		return;
-	}
-	if ((ro = calloc(1, sizeof(*ro))) == NULL) {
-		send_error(c, req->id, "internal", "out of memory");
-		return;
-	}
-	ro->c = c;
-	ro->id = req->id != NULL ? json_incref(req->id) : NULL;
-	memcpy(ro->cmd, norm, sizeof(ro->cmd));
-	rc = vpn_openvpn_command(c->api->vpn, norm, e, on_ro_answer, ro);
-	if (rc < 0) {
-		json_decref(ro->id);
-		free(ro);
-		if (rc == -ENOTCONN)
-			send_error(c, req->id, "unavailable", "openvpn's "
-			    "management interface is not connected");
-		else if (rc == -EBUSY)
-			send_error(c, req->id, "busy", "too many openvpn "
-			    "commands are pending; try again");
-		else
-			send_error(c, req->id, "internal", strerror(-rc));
-		return;
-	}
-	c->ro = ro;
-	c->busy = true;
+	c->job = NULL;
+	client_resume(c, answer_line(c, c->pending_id, ans));
 }
 
 /* The uid owning the client's socket, looked up once, when a request
@@ -428,8 +285,9 @@ client_identify(struct client *c)
 /* Who asked, for the session history: the peer, its uid (from the
  * kernel), and what the client says of itself ("by"). New reference. */
 static json_t *
-client_by(struct client *c, const struct api_request *req)
+client_by(const struct api_request *req, void *arg)
 {
+	struct client *c = arg;
 	json_t *by = json_pack("{s:s, s:s}", "via", "api", "peer", c->peer);
 
 	client_identify(c);
@@ -444,65 +302,6 @@ client_by(struct client *c, const struct api_request *req)
 	if (req->by[0] != '\0')
 		json_object_set_new(by, "as", json_string(req->by));
 	return by;
-}
-
-static void
-on_auth_done(bool granted, const char *reason, void *arg)
-{
-	struct client *c = arg;
-
-	c->auth = NULL;
-	client_resume(c, api_answer_ok(c->pending_id, json_pack("{s:b, s:s}",
-	    "granted", granted, "reason", reason)));
-}
-
-static void
-handle_auth(struct client *c, struct api_request *req, json_t *by)
-{
-	int rc;
-
-	c->pending_id = req->id != NULL ? json_incref(req->id) : NULL;
-	rc = auth_request(c->api->auth, req->user, req->password, req->from,
-	    by, on_auth_done, c, &c->auth);
-	if (rc < 0) {
-		json_decref(c->pending_id);
-		c->pending_id = NULL;
-		log_warnx("api: %s: auth: %s", c->peer, rc == -EBUSY ?
-		    "too many logins are being checked" : strerror(-rc));
-		send_error(c, req->id, rc == -EBUSY ? "busy" : "internal",
-		    rc == -EBUSY ? "too many logins are being checked; try "
-		    "again" : strerror(-rc));
-		return;
-	}
-	c->busy = true;
-}
-
-/* Session commands answer at once: from the history or the session. */
-static void
-handle_session(struct client *c, struct api_request *req, json_t *by)
-{
-	struct api *a = c->api;
-	const char *code = "internal";
-	char why[256];
-	json_t *recs;
-	int rc;
-
-	if (req->cmd == API_CMD_HISTORY) {
-		if ((rc = session_history(a->session, req->lines, &recs)) < 0)
-			send_error(c, req->id, "storage", "the session history "
-			    "cannot be read");
-		else
-			client_send(c, api_answer_ok(req->id, json_pack(
-			    "{s:o}", "records", recs)));
-		return;
-	}
-	log_info("api: %s: extend%s", c->peer, req->duration_s >= 0 ? "" :
-	    " (default)");
-	if (session_extend(a->session, by, req->duration_s, &code, why,
-	    sizeof(why)) < 0)
-		send_error(c, req->id, code, why);
-	else
-		client_send(c, api_answer_ok(req->id, vpn_status_json(a->vpn)));
 }
 
 /*
@@ -537,91 +336,42 @@ client_subscribe(struct client *c, const struct api_request *req)
 }
 
 static void
+handle_subscribe(struct client *c, struct api_request *req)
+{
+	json_t *res;
+	size_t i;
+
+	if (!client_subscribe(c, req))
+		return;
+	if ((res = json_array()) != NULL)
+		for (i = 0; i < API_EV_COUNT; i++)
+			if (req->events & (1u << i))
+				json_array_append_new(res, json_string(
+				    api_event_name((enum api_event)i)));
+	client_send(c, api_answer_ok(req->id, json_pack("{s:o}", "events",
+	    res)));
+}
+
+/* After the token check: the request runs in cmd; one that waits holds
+ * back this connection's next lines until its answer. */
+static void
 handle_request(struct client *c, struct api_request *req)
 {
-	struct api *a = c->api;
-	const char *code = "internal";
-	char why[256];
-	json_t *res, *by = NULL;
-	size_t i;
-	int rc = 0;
+	struct cmd_caller who = { .area = "api", .peer = c->peer,
+	    .authorised = true, .by = client_by, .arg = c };
+	struct cmd_answer ans;
 
-	switch (req->cmd) {
-	case API_CMD_STATUS:
-		client_send(c, api_answer_ok(req->id, vpn_status_json(a->vpn)));
+	if (req->cmd == API_CMD_SUBSCRIBE) {
+		handle_subscribe(c, req);
 		return;
-	case API_CMD_VERSION:
-		client_send(c, api_answer_ok(req->id, version_json(a)));
-		return;
-	case API_CMD_LOG:
-		if ((res = json_array()) != NULL)
-			log_recent(req->lines, collect_line, res);
-		client_send(c, api_answer_ok(req->id, json_pack("{s:o}",
-		    "lines", res)));
-		return;
-	case API_CMD_SUBSCRIBE:
-		if (!client_subscribe(c, req))
-			return;
-		if ((res = json_array()) != NULL)
-			for (i = 0; i < API_EV_COUNT; i++)
-				if (req->events & (1u << i))
-					json_array_append_new(res, json_string(
-					    api_event_name((enum api_event)i)));
-		client_send(c, api_answer_ok(req->id, json_pack("{s:o}",
-		    "events", res)));
-		return;
-	case API_CMD_OPENVPN:
-		handle_openvpn(c, req);
-		return;
-	case API_CMD_CHECKS:
-		handle_checks(c, req);
-		return;
-	case API_CMD_HISTORY:
-		handle_session(c, req, NULL);
-		return;
-	case API_CMD_EXTEND:
-		by = client_by(c, req);
-		handle_session(c, req, by);
-		json_decref(by);
-		return;
-	case API_CMD_AUTH:
-		by = client_by(c, req);
-		handle_auth(c, req, by);
-		json_decref(by);
-		return;
-	case API_CMD_START:
-		log_info("api: %s: start%s%s", c->peer, req->when_possible ?
-		    " when possible" : "", req->wait ? " (wait)" : "");
-		by = client_by(c, req);
-		rc = session_start(a->session, by, req->when_possible,
-		    req->duration_s, &code, why, sizeof(why));
-		json_decref(by);
-		if (rc < 0) {
-			log_warnx("api: %s: start refused: %s", c->peer, why);
-			send_error(c, req->id, code, why);
-			return;
-		}
-		c->busy = true;
-		c->pending_id = req->id != NULL ? json_incref(req->id) : NULL;
-		rc = vpn_start(a->vpn, req->when_possible, req->wait,
-		    req->timeout_s, on_vpn_done, c, &c->waiter);
-		break;
-	case API_CMD_STOP:
-		log_info("api: %s: stop", c->peer);
-		by = client_by(c, req);
-		session_stopping(a->session, by);
-		json_decref(by);
-		c->busy = true;
-		c->pending_id = req->id != NULL ? json_incref(req->id) : NULL;
-		rc = vpn_stop(a->vpn, on_vpn_done, c, &c->waiter);
-		break;
 	}
-	if (rc < 0) {
-		c->busy = false;
-		json_decref(c->pending_id);
-		c->pending_id = NULL;
-		send_error(c, req->id, "internal", strerror(-rc));
+	if (cmd_execute(c->api->cmd, req, &who, &ans, on_job_done, c,
+	    &c->job) == 1) {
+		client_send(c, answer_line(c, req->id, &ans));
+		return;
 	}
+	c->busy = true;
+	c->pending_id = req->id != NULL ? json_incref(req->id) : NULL;
 }
 
 /* Logs a token refusal (within the budget); never the token given. */
@@ -761,14 +511,8 @@ client_close(struct client *c, const char *why)
 	c->closing = true;
 	if (why != NULL)
 		log_debug("api: %s: closing: %s", c->peer, why);
-	if (c->waiter != NULL)
-		vpn_waiter_cancel(c->waiter);
-	if (c->checks_waiter != NULL)
-		checks_waiter_cancel(c->checks_waiter);
-	if (c->ro != NULL)
-		c->ro->c = NULL;
-	if (c->auth != NULL)
-		auth_cancel(c->auth);
+	cmd_cancel(c->job);
+	c->job = NULL;
 	json_decref(c->pending_id);
 	c->pending_id = NULL;
 	if (c->events != 0)

@@ -12,10 +12,9 @@
 #include <uv.h>
 
 struct api;
+struct cmd;
 struct config;
-struct vpn;
-struct session;
-struct auth;
+struct token_guard;
 
 /*
  * Most bytes of answers and events queued for one connection (beyond what
@@ -24,12 +23,12 @@ struct auth;
 #define API_MAX_BACKLOG		(1024 * 1024)
 
 /*
- * cfg, vpn, session and auth are borrowed; token (TOKEN_LEN hex digits,
- * from token_prepare) is copied. NULL + errno (EINVAL: not a token).
+ * cfg, cmd (which runs the requests) and guard (the API token and its
+ * limiter, shared with the HTTP login) are borrowed and outlive it.
+ * NULL + errno.
  */
 struct api *api_new(uv_loop_t *loop, const struct config *cfg,
-    struct vpn *vpn, struct session *session, struct auth *auth,
-    const char *token);
+    struct cmd *cmd, struct token_guard *guard);
 /* Binds and listens on api.listen. 0 or a UV_E* code (logged). */
 int	api_listen(struct api *a);
 /* Sends an event to every connection subscribed to name. fields stolen. */

@@ -21,7 +21,7 @@
 #include "util.h"
 
 enum key_type { KEY_OBJECT, KEY_STRING, KEY_INT, KEY_BOOL, KEY_LISTEN,
-	KEY_LEVEL };
+	KEY_LEVEL, KEY_HOSTS };
 
 struct key_spec {
 	const char	*path;
@@ -76,6 +76,12 @@ static const struct key_spec keys[] = {
 	I("auth.lockout_max_s", auth_lockout_max_s, 1, 30 * DAY),
 	O("audit"),
 	I("audit.max_bytes", audit_max_bytes, 16384, 1 << 30),
+	O("http"),
+	{ "http.listen", KEY_LISTEN, 0, 0, 0 },
+	S("http.root", http_root),
+	{ "http.allowed_hosts", KEY_HOSTS, 0, 0, 0 },
+	I("http.max_clients", http_max_clients, 1, 4096),
+	I("http.session_s", http_session_s, 60, 7 * DAY),
 };
 
 static char **
@@ -108,6 +114,18 @@ set_str(char **dst, const char *val)
 	return 0;
 }
 
+static void
+free_hosts(struct config *cfg)
+{
+	size_t i;
+
+	for (i = 0; i < cfg->http_nallowed_hosts; i++)
+		free(cfg->http_allowed_hosts[i]);
+	free(cfg->http_allowed_hosts);
+	cfg->http_allowed_hosts = NULL;
+	cfg->http_nallowed_hosts = 0;
+}
+
 int
 config_defaults(struct config *cfg)
 {
@@ -134,9 +152,14 @@ config_defaults(struct config *cfg)
 	cfg->auth_lockout_max_s = 3600;
 	cfg->audit_max_bytes = 1 << 20;
 	cfg->state_dir_mode = 0700;
+	cfg->http_port = SUPPORTVPN_HTTP_DEFAULT_PORT;
+	cfg->http_max_clients = 64;
+	cfg->http_session_s = 3600;
 	if (set_str(&cfg->api_host, SUPPORTVPN_API_DEFAULT_HOST) < 0 ||
 	    set_str(&cfg->api_token_file, "") < 0 ||
 	    set_str(&cfg->api_token_group, "") < 0 ||
+	    set_str(&cfg->http_host, SUPPORTVPN_API_DEFAULT_HOST) < 0 ||
+	    set_str(&cfg->http_root, "/usr/share/supportvpn/www") < 0 ||
 	    set_str(&cfg->state_dir, "/var/lib/supportvpn") < 0 ||
 	    set_str(&cfg->run_dir, "/run/supportvpn") < 0 ||
 	    set_str(&cfg->log_file, "/var/log/supportvpn/supportvpnd.log") < 0 ||
@@ -163,13 +186,15 @@ config_deinit(struct config *cfg)
 	    &cfg->ovpn_plugin, &cfg->plugin_policy, &cfg->checks_cloud_url,
 	    &cfg->checks_resolv_conf, &cfg->mgmt_sock, &cfg->passthru_sock,
 	    &cfg->events_sock, &cfg->consent_file, &cfg->pid_file,
-	    &cfg->settings_file, &cfg->support_hash_file, &cfg->audit_file };
+	    &cfg->settings_file, &cfg->support_hash_file, &cfg->audit_file,
+	    &cfg->http_host, &cfg->http_root };
 	size_t i;
 
 	for (i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
 		free(*strs[i]);
 		*strs[i] = NULL;
 	}
+	free_hosts(cfg);
 }
 
 static void
@@ -198,10 +223,16 @@ find_key(const char *path)
 	return NULL;
 }
 
-/* "127.0.0.1:7515" or "[::1]:7515"; the host must be a loopback literal. */
+/*
+ * "127.0.0.1:7515" or "[::1]:7515" for the key at path (api.listen,
+ * http.listen); the host must be a loopback literal. http.listen "" turns
+ * HTTP off.
+ */
 static int
-parse_listen(struct config *cfg, const char *s, struct config_error *err)
+parse_listen(struct config *cfg, const char *path, const char *s,
+    struct config_error *err)
 {
+	bool http = strcmp(path, "http.listen") == 0;
 	char host[64];
 	const char *colon, *h = s;
 	size_t hlen;
@@ -210,6 +241,8 @@ parse_listen(struct config *cfg, const char *s, struct config_error *err)
 	struct in_addr a4;
 	struct in6_addr a6;
 
+	if (http && s[0] == '\0')
+		return set_str(&cfg->http_host, "");
 	if (s[0] == '[') {
 		const char *rb = strchr(s, ']');
 
@@ -233,29 +266,77 @@ parse_listen(struct config *cfg, const char *s, struct config_error *err)
 	    port > 65535)
 		goto bad;
 	if (inet_pton(AF_INET, host, &a4) == 1) {
-		if ((ntohl(a4.s_addr) >> 24) != 127) {
-			set_err(err, "api.listen", "'api.listen' must be a "
-			    "loopback address (127.0.0.0/8 or [::1]), not %s",
-			    host);
-			return -1;
-		}
+		if ((ntohl(a4.s_addr) >> 24) != 127)
+			goto not_loopback;
 	} else if (inet_pton(AF_INET6, host, &a6) == 1) {
-		if (!IN6_IS_ADDR_LOOPBACK(&a6)) {
-			set_err(err, "api.listen", "'api.listen' must be a "
-			    "loopback address (127.0.0.0/8 or [::1]), not %s",
-			    host);
-			return -1;
-		}
+		if (!IN6_IS_ADDR_LOOPBACK(&a6))
+			goto not_loopback;
 	} else
 		goto bad;
-	if (set_str(&cfg->api_host, host) < 0)
+	if (set_str(http ? &cfg->http_host : &cfg->api_host, host) < 0)
 		return -ENOMEM;
-	cfg->api_port = (int)port;
+	*(http ? &cfg->http_port : &cfg->api_port) = (int)port;
 	return 0;
-bad:
-	set_err(err, "api.listen", "'api.listen' must look like "
-	    "\"127.0.0.1:7515\" or \"[::1]:7515\", not \"%s\"", s);
+not_loopback:
+	set_err(err, path, "'%s' must be a loopback address (127.0.0.0/8 or "
+	    "[::1]), not %s", path, host);
 	return -1;
+bad:
+	set_err(err, path, "'%s' must look like \"127.0.0.1:%d\" or "
+	    "\"[::1]:%d\"%s, not \"%.64s\"", path, http ?
+	    SUPPORTVPN_HTTP_DEFAULT_PORT : SUPPORTVPN_API_DEFAULT_PORT, http ?
+	    SUPPORTVPN_HTTP_DEFAULT_PORT : SUPPORTVPN_API_DEFAULT_PORT, http ?
+	    " (or \"\" for no HTTP)" : "", s);
+	return -1;
+}
+
+/* A Host value a browser may send: a name or address, optionally with a
+ * port; no scheme, path, space or control character. */
+static bool
+valid_host(const char *s)
+{
+	size_t i, n = strlen(s);
+
+	if (n == 0 || n > 255)
+		return false;
+	for (i = 0; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') ||
+		    (s[i] >= 'A' && s[i] <= 'Z') ||
+		    (s[i] >= '0' && s[i] <= '9') || strchr("-._:[]", s[i])))
+			return false;
+	return true;
+}
+
+static int
+parse_hosts(struct config *cfg, const char *path, json_t *v,
+    struct config_error *err)
+{
+	json_t *e;
+	size_t i;
+
+	if (!json_is_array(v)) {
+		set_err(err, path, "'%s' must be a list of host names", path);
+		return -1;
+	}
+	free_hosts(cfg);
+	if (json_array_size(v) == 0)
+		return 0;
+	if ((cfg->http_allowed_hosts = calloc(json_array_size(v),
+	    sizeof(char *))) == NULL)
+		return -ENOMEM;
+	json_array_foreach(v, i, e) {
+		if (!json_is_string(e) || !valid_host(json_string_value(e)) ||
+		    strlen(json_string_value(e)) != json_string_length(e)) {
+			set_err(err, path, "'%s' must hold host names such as "
+			    "\"support.local:8080\" (no scheme or path)", path);
+			return -1;
+		}
+		if ((cfg->http_allowed_hosts[i] = strdup(json_string_value(e)))
+		    == NULL)
+			return -ENOMEM;
+		cfg->http_nallowed_hosts++;
+	}
+	return 0;
 }
 
 static int load_object(struct config *cfg, json_t *obj, const char *prefix,
@@ -313,7 +394,7 @@ load_value(struct config *cfg, const struct key_spec *k, json_t *v,
 			set_err(err, k->path, "'%s' must be a string", k->path);
 			return -1;
 		}
-		return parse_listen(cfg, json_string_value(v), err);
+		return parse_listen(cfg, k->path, json_string_value(v), err);
 	case KEY_LEVEL:
 		if (!json_is_string(v) ||
 		    (lvl = log_level_parse(json_string_value(v))) < 0) {
@@ -323,6 +404,8 @@ load_value(struct config *cfg, const struct key_spec *k, json_t *v,
 		}
 		*int_field(cfg, k->off) = lvl;
 		return 0;
+	case KEY_HOSTS:
+		return parse_hosts(cfg, k->path, v, err);
 	}
 	return -1;
 }
@@ -464,6 +547,16 @@ derive(struct config *cfg, struct config_error *err)
 		    "openvpn.config", "'%s' must not be empty",
 		    cfg->ovpn_binary[0] == '\0' ? "openvpn.binary" :
 		    "openvpn.config");
+		return -1;
+	}
+	if (cfg->http_host[0] != '\0' && cfg->http_root[0] != '/') {
+		set_err(err, "http.root", "'http.root' must be an absolute path");
+		return -1;
+	}
+	if (cfg->http_host[0] != '\0' && cfg->http_port == cfg->api_port &&
+	    strcmp(cfg->http_host, cfg->api_host) == 0) {
+		set_err(err, "http.listen", "'http.listen' must differ from "
+		    "'api.listen'");
 		return -1;
 	}
 	if (cfg->restart_max_ms < cfg->restart_min_ms) {

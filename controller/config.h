@@ -8,6 +8,7 @@
 #define SUPPORTVPN_CONFIG_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 struct config {
 	char	*api_host;		/* loopback literal */
@@ -43,6 +44,13 @@ struct config {
 	int	 auth_lockout_s;	/* first lock-out; doubles each time */
 	int	 auth_lockout_max_s;	/* ... up to this */
 	int	 audit_max_bytes;	/* history file size before rotation */
+	char	*http_host;		/* loopback literal; "" = no HTTP */
+	int	 http_port;
+	char	*http_root;		/* the page's directory */
+	char	**http_allowed_hosts;	/* extra Host values */
+	size_t	 http_nallowed_hosts;
+	int	 http_max_clients;
+	int	 http_session_s;	/* a page session's idle lifetime */
 
 	/* Derived from run_dir/state_dir. */
 	char	*mgmt_sock;		/* run_dir/openvpn.sock */

@@ -15,6 +15,7 @@ from .core import (ALL_PREFIXES, HUB2_IP, HUB_IP, HUB_TUNNEL_IP,
 from .mgmt import MgmtClient, MgmtError
 from .netns import in_netns, list_netns, netns_pids, proc_comm
 from .pki import Pki, normalize_fingerprint
+from .web import Answer, EventStream, WebClient
 
 __all__ = [
     "ApiClient", "ApiClosed", "ApiError", "Appliance", "SERVER_NAMES",
@@ -24,5 +25,5 @@ __all__ = [
     "STAFF_IP", "Bed", "BedError", "Hub", "PrivateTmpfs", "Proc",
     "TcpService", "our_netns", "probe", "sweep_stale", "tail", "wait_until", "MgmtClient", "MgmtError",
     "in_netns", "list_netns", "netns_pids", "proc_comm", "Pki",
-    "normalize_fingerprint",
+    "normalize_fingerprint", "Answer", "EventStream", "WebClient",
 ]

@@ -10,6 +10,7 @@ import subprocess
 
 from . import netns as nx
 from .api import ApiClient, ApiError
+from .web import WebClient
 
 AUTO = object()     # Appliance.api(token=AUTO): the appliance's own token
 from .core import CLOUD_URL, HUB_IP, OPENVPN, BedError, tail, wait_until
@@ -105,6 +106,9 @@ class Appliance:
     replaces the generated client config; `config_extra` is merged into the
     supportvpnd config (dicts merge, other values replace).
 
+    HTTP listens on 127.0.0.1:`http_port` (default api_port + 1000, so
+    two appliances in one namespace do not collide); `web()` is its client.
+
     plugin=True runs openvpn with the real plugin (build dir's
     openvpn-plugin-supportvpn.so): config openvpn.plugin and plugin.policy,
     and a client config without remote-cert-tls/verify-x509-name, so the
@@ -134,7 +138,7 @@ class Appliance:
                  config_extra=None, remote=HUB_IP, plugin=False, policy=None,
                  server_names=SERVER_NAMES, roots=("ca",), client_ca="ca",
                  env=None, run_dir=None, programs=None, wrapper=(),
-                 state_tmpfs=None):
+                 state_tmpfs=None, http_port=None):
         Appliance._count += 1
         self.bed, self.role, self.name = bed, role, name
         self.ns = bed.ns(role)
@@ -151,6 +155,9 @@ class Appliance:
         self.policy_path = os.path.join(self.dir, "policy.json")
         self.plugin = plugin
         self.api_port = api_port
+        # HTTP next to the API, far enough that the bench's daemons (API
+        # on 7516 and 7517) do not collide with each other's.
+        self.http_port = http_port or api_port + 1000
         self.env = dict(env or {})
         self.programs = {"supportvpnd": supportvpnd_path(),
                          "supportvpnctl": supportvpnctl_path(),
@@ -169,6 +176,7 @@ class Appliance:
             self.tmpfs = bed.private_tmpfs(role, self.state_dir, state_tmpfs)
         self.config = {
             "api": {"listen": f"127.0.0.1:{api_port}"},
+            "http": {"listen": f"127.0.0.1:{self.http_port}"},
             "state_dir": self.state_dir,
             "run_dir": self.run_dir,
             "log_file": self.log_path,
@@ -376,6 +384,10 @@ class Appliance:
     def call(self, cmd, timeout=10.0, **args):
         with self.api(timeout=timeout) as c:
             return c.call(cmd, timeout=timeout, **args)
+
+    def web(self, timeout=10.0):
+        """A client of the HTTP interface (bed.web.WebClient)."""
+        return WebClient(self.ns, self.http_port, timeout=timeout)
 
     def status(self, timeout=10.0):
         return self.call("status", timeout=timeout)

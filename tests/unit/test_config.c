@@ -335,6 +335,74 @@ test_client_check(void **state)
 	    "logfoo x\n", "c", &err), 0);
 }
 
+static void
+test_http(void **state)
+{
+	static const struct bad_case bad[] = {
+		{ "{\"http\":{\"listen\":\"0.0.0.0:7516\"}}", "http.listen",
+		    "loopback" },
+		{ "{\"http\":{\"listen\":\"localhost:7516\"}}",
+		    "http.listen", "must look like" },
+		{ "{\"http\":{\"listen\":\"127.0.0.1:7515\"}}",
+		    "http.listen", "must differ" },
+		{ "{\"http\":{\"root\":\"www\"}}", "http.root", "absolute" },
+		{ "{\"http\":{\"allowed_hosts\":\"x\"}}",
+		    "http.allowed_hosts", "list" },
+		{ "{\"http\":{\"allowed_hosts\":[\"http://x\"]}}",
+		    "http.allowed_hosts", "no scheme" },
+		{ "{\"http\":{\"allowed_hosts\":[\"a b\"]}}",
+		    "http.allowed_hosts", "host names" },
+		{ "{\"http\":{\"allowed_hosts\":[1]}}",
+		    "http.allowed_hosts", "host names" },
+		{ "{\"http\":{\"max_clients\":0}}", "http.max_clients",
+		    "between" },
+		{ "{\"http\":{\"session_s\":10}}", "http.session_s",
+		    "between" },
+		{ "{\"http\":{\"port\":1}}", "http.port", "unknown key" },
+	};
+	struct config cfg;
+	struct config_error err;
+	size_t i;
+
+	assert_int_equal(config_load_string(&cfg, "{}", &err), 0);
+	assert_string_equal(cfg.http_host, "127.0.0.1");
+	assert_int_equal(cfg.http_port, 7516);
+	assert_string_equal(cfg.http_root, "/usr/share/supportvpn/www");
+	assert_int_equal(cfg.http_nallowed_hosts, 0);
+	assert_int_equal(cfg.http_max_clients, 64);
+	assert_int_equal(cfg.http_session_s, 3600);
+	config_deinit(&cfg);
+
+	assert_int_equal(config_load_string(&cfg, "{\"http\":{\"listen\":"
+	    "\"[::1]:8080\",\"root\":\"/srv/www\",\"allowed_hosts\":"
+	    "[\"support.local:8443\",\"appliance\"],\"max_clients\":2,"
+	    "\"session_s\":60}}", &err), 0);
+	assert_string_equal(cfg.http_host, "::1");
+	assert_int_equal(cfg.http_port, 8080);
+	assert_string_equal(cfg.http_root, "/srv/www");
+	assert_int_equal(cfg.http_nallowed_hosts, 2);
+	assert_string_equal(cfg.http_allowed_hosts[0], "support.local:8443");
+	assert_string_equal(cfg.http_allowed_hosts[1], "appliance");
+	assert_int_equal(cfg.http_max_clients, 2);
+	assert_int_equal(cfg.http_session_s, 60);
+	config_deinit(&cfg);
+
+	/* "" turns HTTP off; the root is then not looked at. */
+	assert_int_equal(config_load_string(&cfg, "{\"http\":{\"listen\":"
+	    "\"\",\"root\":\"relative\"}}", &err), 0);
+	assert_string_equal(cfg.http_host, "");
+	config_deinit(&cfg);
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(config_load_string(&cfg, bad[i].json, &err),
+		    -1);
+		assert_string_equal(err.path, bad[i].path);
+		if (strstr(err.text, bad[i].words) == NULL)
+			fail_msg("case %zu: '%s' lacks '%s'", i, err.text,
+			    bad[i].words);
+	}
+}
+
 int
 main(void)
 {
@@ -347,6 +415,7 @@ main(void)
 		cmocka_unit_test(test_session_auth_audit_errors),
 		cmocka_unit_test(test_syntax_errors),
 		cmocka_unit_test(test_client_check),
+		cmocka_unit_test(test_http),
 	};
 
 	log_init(LOG_LEVEL_ERROR, 0);
