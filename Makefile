@@ -9,6 +9,12 @@ SBINDIR		?= $(PREFIX)/sbin
 LIBDIR		?= $(PREFIX)/lib
 PLUGINDIR	?= $(LIBDIR)/supportvpn
 SYSCONFDIR	?= $(PREFIX)/etc
+DATADIR		?= $(PREFIX)/share
+MANDIR		?= $(DATADIR)/man
+UNITDIR		?= $(LIBDIR)/systemd/system
+TMPFILESDIR	?= $(LIBDIR)/tmpfiles.d
+BASHCOMPDIR	?= $(DATADIR)/bash-completion/completions
+LOGROTATEDIR	?= $(SYSCONFDIR)/logrotate.d
 DESTDIR		?=
 BUILD		?= build
 PYTEST		?= /usr/bin/python3 -m pytest
@@ -35,10 +41,13 @@ endif
 DEB_PACKAGES := build-essential pkg-config libuv1-dev libjansson-dev \
 	libcmocka-dev libssl-dev libcurl4-openssl-dev openvpn openssl \
 	python3 python3-pytest dnsmasq-base iproute2 procps socat iputils-ping \
-	curl clang libclang-rt-14-dev libcrypt-dev libnftables-dev nftables
+	curl clang libclang-rt-14-dev libcrypt-dev libnftables-dev nftables \
+	mandoc man-db libh2o-dev
 
 UV_CFLAGS	= $(shell $(PKG_CONFIG) --cflags libuv jansson libcurl 2>/dev/null)
-UV_LIBS		= $(shell $(PKG_CONFIG) --libs libuv jansson libcurl libxcrypt 2>/dev/null)
+# libh2o: the HTTP interface (controller/http.c); its headers are in the
+# default include path, so only its library is named.
+UV_LIBS		= $(shell $(PKG_CONFIG) --libs libuv jansson libcurl libxcrypt libh2o 2>/dev/null)
 # The clock check: a clock before this commit is certainly wrong.
 BUILD_EPOCH	:= $(shell git log -1 --format=%ct 2>/dev/null || date +%s)
 JANSSON_CFLAGS	= $(shell $(PKG_CONFIG) --cflags jansson 2>/dev/null)
@@ -90,7 +99,7 @@ PROGRAMS := $(BUILD)/supportvpnd $(BUILD)/supportvpnctl $(PLUGIN) \
 	$(BUILD)/supportvpn-hubd $(BUILD)/supportvpn-hub
 
 .PHONY: all deps check unit system headers confcheck demo bench run \
-	install uninstall asan fuzz clean
+	install uninstall asan fuzz clean manlint completion
 .DEFAULT_GOAL := all
 
 all: $(PROGRAMS)
@@ -207,6 +216,22 @@ headers: $(BUILD)/.flags
 		$(CC) -I$$(dirname $$h) $(filter-out -MMD -MP,$(ALL_CFLAGS)) $(HUB_CFLAGS) -Werror -fsyntax-only $(BUILD)/headers/t.c || { echo "headers: $$h does not compile alone" >&2; exit 1; }; \
 	done; echo "headers: every header compiles alone"
 
+# The manual pages: mandoc's linter, where a warning or worse fails (-W
+# warning; style hints do not), and man-db with groff, which must print
+# nothing. A fixed locale keeps man quiet about the caller's; man-db's
+# seccomp sandbox is left out, as some containers refuse it.
+MAN_PAGES	:= $(wildcard man/*.[1-8])
+manlint:
+	@for p in $(MAN_PAGES); do \
+		mandoc -T lint -W warning $$p || { echo "manlint: $$p: mandoc -T lint" >&2; exit 1; }; \
+		out=$$(LC_ALL=C.UTF-8 MAN_DISABLE_SECCOMP=1 man --warnings -l -Tutf8 $$p 2>&1 >/dev/null) && [ -z "$$out" ] || \
+			{ printf '%s\n' "$$out" >&2; echo "manlint: $$p: man --warnings" >&2; exit 1; }; \
+	done; echo "manlint: $(words $(MAN_PAGES)) manual pages clean (mandoc -T lint -W warning, man --warnings)"
+
+# The bash completion, sourced into bash and checked against ctl.c.
+completion:
+	@bash tests/completion/test_supportvpnctl.sh .
+
 unit: $(UNIT_BINS) $(HELPER_BINS) $(PLUGIN)
 	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; (cd tests/unit && ../../$$t); done
 	@echo "== $(BUILD)/tests/plugin_driver"
@@ -226,12 +251,15 @@ confcheck: $(BUILD)/supportvpnd $(BUILD)/supportvpn-hubd
 		conf/hub/supportvpn-hubd.json > $(BUILD)/confcheck-hub.json
 	$(Q)./$(BUILD)/supportvpn-hubd -n --config $(BUILD)/confcheck-hub.json
 
-system: all
+# test_faults runs the scripted fake openvpn as well.
+system: all $(HELPER_BINS)
 	$(PYTEST) -p no:cacheprovider -v tests/system
 
 check:
 	$(MAKE) WERROR=1 all $(UNIT_BINS) $(HELPER_BINS) $(BENCH_BINS)
 	$(MAKE) WERROR=1 headers
+	$(MAKE) manlint
+	$(MAKE) completion
 	$(MAKE) WERROR=1 confcheck
 	$(MAKE) WERROR=1 unit
 	$(MAKE) WERROR=1 system
@@ -254,26 +282,62 @@ run: all
 	    conf/supportvpnd.json > $(BUILD)/run/supportvpnd.json
 	./$(BUILD)/supportvpnd --config $(BUILD)/run/supportvpnd.json --log-level debug
 
-# Example configurations are installed only where none exists yet.
+# Installation. Programs, the plugin, units, man pages and completion are
+# always replaced; configuration files (the examples, the logrotate snippet)
+# are installed only where none exists and never overwritten, and uninstall
+# removes one only while it is unchanged. The installed files name the
+# installed paths: SUBST fills them in.
+INST		:= $(BUILD)/inst
+SUBST		= sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
+		  -e 's|/usr/lib/supportvpn/|$(PLUGINDIR)/|g' \
+		  -e 's|/etc/supportvpn/|$(SYSCONFDIR)/supportvpn/|g' \
+		  -e 's|/etc/supportvpn-hub/|$(SYSCONFDIR)/supportvpn-hub/|g'
+# source:destination pairs, destination relative to DESTDIR
+CONF_FILES	= conf/supportvpnd.json:$(SYSCONFDIR)/supportvpn/supportvpnd.json \
+		  conf/client.ovpn:$(SYSCONFDIR)/supportvpn/client.ovpn \
+		  conf/policy.json:$(SYSCONFDIR)/supportvpn/policy.json \
+		  conf/hub/supportvpn-hubd.json:$(SYSCONFDIR)/supportvpn-hub/supportvpn-hubd.json \
+		  conf/hub/policy.json:$(SYSCONFDIR)/supportvpn-hub/policy.json \
+		  conf/hub/server-udp.conf:$(SYSCONFDIR)/supportvpn-hub/server-udp.conf \
+		  conf/hub/server-tcp.conf:$(SYSCONFDIR)/supportvpn-hub/server-tcp.conf \
+		  conf/logrotate/supportvpn:$(LOGROTATEDIR)/supportvpn
+DATA_FILES	= conf/systemd/supportvpnd.service.in:$(UNITDIR)/supportvpnd.service \
+		  conf/systemd/supportvpn-hubd.service.in:$(UNITDIR)/supportvpn-hubd.service \
+		  conf/systemd/supportvpn.tmpfiles:$(TMPFILESDIR)/supportvpn.conf \
+		  conf/bash-completion/supportvpnctl:$(BASHCOMPDIR)/supportvpnctl \
+		  $(foreach m,$(wildcard man/*.[1-8]),$(m):$(MANDIR)/man$(subst .,,$(suffix $(m)))/$(notdir $(m)))
+PROG_FILES	= $(BUILD)/supportvpnd:$(SBINDIR)/supportvpnd \
+		  $(BUILD)/supportvpn-hubd:$(SBINDIR)/supportvpn-hubd \
+		  $(BUILD)/supportvpn-hub:$(SBINDIR)/supportvpn-hub \
+		  $(BUILD)/supportvpnctl:$(BINDIR)/supportvpnctl
+# Our own directories: removed by uninstall when empty.
+OWN_DIRS	= $(PLUGINDIR) $(SYSCONFDIR)/supportvpn $(SYSCONFDIR)/supportvpn-hub
+
 install: all
-	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(PLUGINDIR) \
-		$(DESTDIR)$(SYSCONFDIR)/supportvpn $(DESTDIR)$(SYSCONFDIR)/supportvpn-hub
-	install -m 0755 $(BUILD)/supportvpnd $(DESTDIR)$(SBINDIR)/supportvpnd
-	install -m 0755 $(BUILD)/supportvpnctl $(DESTDIR)$(BINDIR)/supportvpnctl
-	install -m 0755 $(BUILD)/supportvpn-hubd $(DESTDIR)$(SBINDIR)/supportvpn-hubd
-	install -m 0755 $(BUILD)/supportvpn-hub $(DESTDIR)$(SBINDIR)/supportvpn-hub
-	install -m 0644 $(PLUGIN) $(DESTDIR)$(PLUGINDIR)/openvpn-plugin-supportvpn.so
-	for f in conf/supportvpnd.json conf/client.ovpn conf/policy.json; do \
-		[ -e $(DESTDIR)$(SYSCONFDIR)/supportvpn/$$(basename $$f) ] || \
-		install -m 0644 $$f $(DESTDIR)$(SYSCONFDIR)/supportvpn/; done
-	[ -e $(DESTDIR)$(SYSCONFDIR)/supportvpn-hub/supportvpn-hubd.json ] || \
-		install -m 0644 conf/hub/supportvpn-hubd.json $(DESTDIR)$(SYSCONFDIR)/supportvpn-hub/
+	@set -e; rm -rf $(INST); mkdir -p $(INST); \
+	for pair in $(PROG_FILES); do src=$${pair%%:*}; dst=$(DESTDIR)$${pair#*:}; \
+		install -D -m 0755 $$src $$dst; echo "  INSTALL $$dst"; done; \
+	install -D -m 0644 $(PLUGIN) $(DESTDIR)$(PLUGINDIR)/openvpn-plugin-supportvpn.so; \
+	echo "  INSTALL $(DESTDIR)$(PLUGINDIR)/openvpn-plugin-supportvpn.so"; \
+	for pair in $(DATA_FILES); do src=$${pair%%:*}; dst=$(DESTDIR)$${pair#*:}; \
+		[ -e $$src ] || continue; $(SUBST) $$src > $(INST)/f; \
+		install -D -m 0644 $(INST)/f $$dst; echo "  INSTALL $$dst"; done; \
+	for pair in $(CONF_FILES); do src=$${pair%%:*}; dst=$(DESTDIR)$${pair#*:}; \
+		$(SUBST) $$src > $(INST)/f; \
+		if [ ! -e $$dst ]; then install -D -m 0644 $(INST)/f $$dst; echo "  INSTALL $$dst"; \
+		elif cmp -s $(INST)/f $$dst; then echo "  SAME    $$dst"; \
+		else echo "  KEPT    $$dst (edited; the example is $$src)"; fi; done
 
 uninstall:
-	rm -f $(DESTDIR)$(SBINDIR)/supportvpnd $(DESTDIR)$(BINDIR)/supportvpnctl \
-		$(DESTDIR)$(SBINDIR)/supportvpn-hubd $(DESTDIR)$(SBINDIR)/supportvpn-hub \
-		$(DESTDIR)$(PLUGINDIR)/openvpn-plugin-supportvpn.so
-	-rmdir $(DESTDIR)$(PLUGINDIR) 2>/dev/null
+	@set -e; rm -rf $(INST); mkdir -p $(INST); \
+	for pair in $(PROG_FILES) $(DATA_FILES) $(PLUGIN):$(PLUGINDIR)/openvpn-plugin-supportvpn.so; do \
+		dst=$(DESTDIR)$${pair#*:}; [ -e $$dst ] || continue; rm -f $$dst; echo "  REMOVE  $$dst"; done; \
+	for pair in $(CONF_FILES); do src=$${pair%%:*}; dst=$(DESTDIR)$${pair#*:}; \
+		[ -e $$dst ] || continue; $(SUBST) $$src > $(INST)/f; \
+		if cmp -s $(INST)/f $$dst; then rm -f $$dst; echo "  REMOVE  $$dst"; \
+		else echo "  KEPT    $$dst (edited)"; fi; done; \
+	for d in $(OWN_DIRS); do [ ! -d $(DESTDIR)$$d ] || rmdir $(DESTDIR)$$d 2>/dev/null || \
+		echo "  KEPT    $(DESTDIR)$$d (not empty)"; done
 
 asan:
 	$(MAKE) BUILD=build-asan CFLAGS='-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all' \

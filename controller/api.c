@@ -2,43 +2,42 @@
 /*
  * JSON API server. Each connection reads lines into a bounded buffer and
  * handles one request at a time: a request that waits (start with wait,
- * stop, openvpn) holds back the next lines of that connection only.
- * Closing a connection cancels what it waits for, so no callback ever
- * reaches freed memory.
+ * stop, openvpn) holds back the next lines of that connection only. The
+ * requests run in cmd.c, as the HTTP interface's do; what stays here is
+ * the line framing, the API token check and subscriptions. Closing a
+ * connection cancels what it waits for, so no callback ever reaches
+ * freed memory.
  */
 #define _DEFAULT_SOURCE		/* explicit_bzero */
 #include <errno.h>
+#include <limits.h>
 #include <pwd.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <curl/curl.h>
 #include <jansson.h>
 #include <uv.h>
 
 #include "api.h"
 #include "api_req.h"
-#include "auth.h"
-#include "checks.h"
+#include "cmd.h"
 #include "config.h"
 #include "log.h"
 #include "peer.h"
-#include "rocmd.h"
-#include "session.h"
+#include "ratelimit.h"
 #include "supportvpn.h"
+#include "token.h"
 #include "util.h"
-#include "vpn.h"
 
-struct client;
-
-/* An openvpn command in flight; outlives its client if need be. */
-struct ro_req {
-	struct client	*c;		/* NULL once the client is gone */
-	json_t		*id;
-	char		 cmd[256];
-};
+/*
+ * Lines an outsider can make us repeat (refused connections, requests
+ * without the right token) are logged at most this often; the rest are
+ * counted into the next one.
+ */
+#define API_LOG_BURST		10
+#define API_LOG_WINDOW_MS	10000
 
 struct client {
 	uv_tcp_t		 tcp;
@@ -46,15 +45,12 @@ struct client {
 	struct client		*prev, *next;
 	char			*buf;
 	size_t			 len;
-	unsigned		 events;	/* subscriptions */
+	unsigned		 events;	/* subscriptions; 0: none */
 	bool			 busy;		/* a request waits */
 	bool			 closing;
 	bool			 reading;
 	json_t			*pending_id;
-	struct vpn_waiter	*waiter;
-	struct checks_waiter	*checks_waiter;
-	struct ro_req		*ro;
-	struct auth_req		*auth;
+	struct cmd_job		*job;		/* what a request waits for */
 	char			 peer[64];
 	long			 uid;		/* the peer's, -1 unknown */
 	char			 user[64];	/* its name, "" unknown */
@@ -64,15 +60,19 @@ struct client {
 struct api {
 	uv_loop_t		*loop;
 	const struct config	*cfg;
-	struct vpn		*vpn;
-	struct session		*session;
-	struct auth		*auth;
+	struct cmd		*cmd;
+	struct token_guard	*guard;		/* shared with the HTTP login */
 	uv_tcp_t		 server;
 	bool			 listening;
 	bool			 freeing;
 	struct client		*clients;
 	unsigned		 nclients;
+	unsigned		 nsubscribers;	/* clients with events != 0 */
 	unsigned		 nhandles;
+	struct rl_budget	 refused_log;	/* api.max_clients */
+	struct rl_budget	 forbidden_log;	/* token refusals */
+	struct rl_budget	 subscribers_log; /* api.max_subscribers */
+	struct rl_budget	 errors_log;	/* send_error */
 };
 
 static void client_close(struct client *c, const char *why);
@@ -80,12 +80,18 @@ static void client_process(struct client *c);
 static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf);
 static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf);
 
+static void
+api_release(struct api *a)
+{
+	free(a);
+}
+
 /* Every handle the api opened is counted; the last close frees it. */
 static void
 handle_released(struct api *a)
 {
 	if (--a->nhandles == 0 && a->freeing)
-		free(a);
+		api_release(a);
 }
 
 static void
@@ -95,8 +101,8 @@ on_api_handle_closed(uv_handle_t *h)
 }
 
 struct api *
-api_new(uv_loop_t *loop, const struct config *cfg, struct vpn *vpn,
-    struct session *session, struct auth *auth)
+api_new(uv_loop_t *loop, const struct config *cfg, struct cmd *cmd,
+    struct token_guard *guard)
 {
 	struct api *a;
 
@@ -104,9 +110,8 @@ api_new(uv_loop_t *loop, const struct config *cfg, struct vpn *vpn,
 		return NULL;
 	a->loop = loop;
 	a->cfg = cfg;
-	a->vpn = vpn;
-	a->session = session;
-	a->auth = auth;
+	a->cmd = cmd;
+	a->guard = guard;
 	return a;
 }
 
@@ -139,7 +144,12 @@ client_send(struct client *c, char *line)
 	if (uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) >
 	    API_MAX_BACKLOG) {
 		free(line);
-		client_close(c, "it does not read what it is sent");
+		/* Closing first: the log line is an event too, and must not
+		 * come back here for c. c lives until its close callback. */
+		client_close(c, NULL);
+		log_warnx("api: %s: closed the connection: it does not read "
+		    "what it is sent (over %d KiB waiting)", c->peer,
+		    API_MAX_BACKLOG / 1024);
 		return;
 	}
 	if ((req = malloc(sizeof(*req))) == NULL) {
@@ -157,10 +167,28 @@ client_send(struct client *c, char *line)
 	}
 }
 
+/* A log line an outsider can repeat: within a budget, with the count of
+ * those left out. False when this one is left out. */
+static bool
+budget_ok(struct api *a, struct rl_budget *b, const char *what)
+{
+	unsigned missed = 0;
+
+	if (!rl_budget_take(b, (int64_t)uv_now(a->loop), API_LOG_BURST,
+	    API_LOG_WINDOW_MS, &missed))
+		return false;
+	if (missed > 0)
+		log_warnx("api: %u more %s were not logged", missed, what);
+	return true;
+}
+
+/* Any local process can send bad requests as fast as it likes: each
+ * gets its answer, the log a bounded number of lines. */
 static void
 send_error(struct client *c, json_t *id, const char *code, const char *msg)
 {
-	log_info("api: %s: %s: %s", c->peer, code, msg);
+	if (budget_ok(c->api, &c->api->errors_log, "error answers"))
+		log_info("api: %s: %s: %s", c->peer, code, msg);
 	client_send(c, api_answer_error(id, code, msg));
 }
 
@@ -203,152 +231,32 @@ client_resume(struct client *c, char *answer)
 	json_decref(c->pending_id);
 	c->pending_id = NULL;
 	c->busy = false;
-	c->waiter = NULL;
-	c->checks_waiter = NULL;
 	client_send(c, answer);
 	if (!c->closing)
 		client_process(c);
 }
 
+/* An answer from cmd as a line; errors are logged within the budget. */
+static char *
+answer_line(struct client *c, json_t *id, struct cmd_answer *ans)
+{
+	json_t *res = ans->result;
+
+	ans->result = NULL;
+	if (ans->code == NULL)
+		return api_answer_ok(id, res);
+	if (budget_ok(c->api, &c->api->errors_log, "error answers"))
+		log_info("api: %s: %s: %s", c->peer, ans->code, ans->message);
+	return api_answer_error(id, ans->code, ans->message);
+}
+
 static void
-on_vpn_done(enum vpn_result r, const char *message, void *arg)
+on_job_done(struct cmd_answer *ans, void *arg)
 {
 	struct client *c = arg;
 
-	if (r == VPN_OK)
-		client_resume(c, api_answer_ok(c->pending_id,
-		    vpn_status_json(c->api->vpn)));
-	else {
-		log_info("api: %s: %s: %s", c->peer, vpn_result_code(r),
-		    message);
-		client_resume(c, api_answer_error(c->pending_id,
-		    vpn_result_code(r), message));
-	}
-}
-
-static void
-on_ro_answer(int status, const struct mgmt_msg *resp, void *arg)
-{
-	struct ro_req *ro = arg;
-	struct client *c = ro->c;
-	json_t *lines;
-	size_t i;
-
-	if (c == NULL) {
-		json_decref(ro->id);
-		free(ro);
-		return;
-	}
-	c->ro = NULL;
-	if (status < 0) {
-		client_resume(c, api_answer_error(ro->id, "unavailable",
-		    "openvpn's management interface went away before it "
-		    "answered"));
-	} else if (!resp->u.response.ok) {
-		client_resume(c, api_answer_error(ro->id, "failed",
-		    resp->u.response.text));
-	} else {
-		lines = json_array();
-		if (resp->u.response.nlines == 0 && lines != NULL)
-			json_array_append_new(lines,
-			    json_string(resp->line));
-		for (i = 0; i < resp->u.response.nlines && lines != NULL; i++)
-			json_array_append_new(lines, json_string(
-			    resp->u.response.lines[i]));
-		client_resume(c, api_answer_ok(ro->id, json_pack("{s:s, s:o}",
-		    "command", ro->cmd, "lines", lines)));
-	}
-	json_decref(ro->id);
-	free(ro);
-}
-
-static void
-on_checks_done(void *arg)
-{
-	struct client *c = arg;
-
-	client_resume(c, api_answer_ok(c->pending_id,
-	    vpn_checks_json(c->api->vpn)));
-}
-
-/* From the cache at once, or after a (shared) run with refresh. */
-static void
-handle_checks(struct client *c, struct api_request *req)
-{
-	struct checks *ch = vpn_checks(c->api->vpn);
-	json_t *set = vpn_checks_json(c->api->vpn);
-
-	/* Checks that are off have nothing to refresh. */
-	if (!req->refresh || json_is_false(json_object_get(set, "enabled"))) {
-		client_send(c, api_answer_ok(req->id, set));
-		return;
-	}
-	json_decref(set);
-	c->pending_id = req->id != NULL ? json_incref(req->id) : NULL;
-	if ((c->checks_waiter = checks_run(ch, on_checks_done, c)) == NULL) {
-		json_decref(c->pending_id);
-		c->pending_id = NULL;
-		send_error(c, req->id, "internal", "out of memory");
-		return;
-	}
-	c->busy = true;
-}
-
-static void
-collect_line(const char *line, void *arg)
-{
-	json_array_append_new(arg, json_string(line));
-}
-
-static json_t *
-version_json(struct api *a)
-{
-	const char *ov = vpn_openvpn_version(a->vpn);
-
-	return json_pack("{s:s, s:o, s:s, s:s, s:s}",
-	    "supportvpnd", SUPPORTVPN_VERSION,
-	    "openvpn", ov != NULL ? json_string(ov) : json_null(),
-	    "libuv", uv_version_string(),
-	    "jansson", JANSSON_VERSION,
-	    "libcurl", curl_version_info(CURLVERSION_NOW)->version);
-}
-
-static void
-handle_openvpn(struct client *c, struct api_request *req)
-{
-	char norm[256], why[512];
-	enum mgmt_expect e;
-	struct ro_req *ro;
-	int rc;
-
-	if (rocmd_check(req->command, norm, sizeof(norm), &e, why,
-	    sizeof(why)) < 0) {
-		send_error(c, req->id, "not_allowed", why);
-		return;
-	}
-	if ((ro = calloc(1, sizeof(*ro))) == NULL) {
-		send_error(c, req->id, "internal", "out of memory");
-		return;
-	}
-	ro->c = c;
-	ro->id = req->id != NULL ? json_incref(req->id) : NULL;
-	memcpy(ro->cmd, norm, sizeof(ro->cmd));
-	rc = vpn_openvpn_command(c->api->vpn, norm, e, on_ro_answer, ro);
-	if (rc < 0) {
-		json_decref(ro->id);
-		free(ro);
-		if (rc == -ENOTCONN)
-			send_error(c, req->id, "unavailable", "openvpn's "
-			    "management interface is not connected");
-		else if (rc == -EBUSY)
-			send_error(c, req->id, "busy", "too many openvpn "
-			    "commands are pending; try again");
-		else
-			send_error(c, req->id, "internal", strerror(-rc));
-		return;
-	}
-	c->ro = ro;
-	c->busy = true;
+	c->job = NULL;
+	client_resume(c, answer_line(c, c->pending_id, ans));
 }
 
 /* The uid owning the client's socket, looked up once, when a request
@@ -377,8 +285,9 @@ client_identify(struct client *c)
 /* Who asked, for the session history: the peer, its uid (from the
  * kernel), and what the client says of itself ("by"). New reference. */
 static json_t *
-client_by(struct client *c, const struct api_request *req)
+client_by(const struct api_request *req, void *arg)
 {
+	struct client *c = arg;
 	json_t *by = json_pack("{s:s, s:s}", "via", "api", "peer", c->peer);
 
 	client_identify(c);
@@ -395,150 +304,136 @@ client_by(struct client *c, const struct api_request *req)
 	return by;
 }
 
-static void
-on_auth_done(bool granted, const char *reason, void *arg)
-{
-	struct client *c = arg;
-
-	c->auth = NULL;
-	client_resume(c, api_answer_ok(c->pending_id, json_pack("{s:b, s:s}",
-	    "granted", granted, "reason", reason)));
-}
-
-static void
-handle_auth(struct client *c, struct api_request *req, json_t *by)
-{
-	int rc;
-
-	c->pending_id = req->id != NULL ? json_incref(req->id) : NULL;
-	rc = auth_request(c->api->auth, req->user, req->password, req->from,
-	    by, on_auth_done, c, &c->auth);
-	if (rc < 0) {
-		json_decref(c->pending_id);
-		c->pending_id = NULL;
-		log_warnx("api: %s: auth: %s", c->peer, rc == -EBUSY ?
-		    "too many logins are being checked" : strerror(-rc));
-		send_error(c, req->id, rc == -EBUSY ? "busy" : "internal",
-		    rc == -EBUSY ? "too many logins are being checked; try "
-		    "again" : strerror(-rc));
-		return;
-	}
-	c->busy = true;
-}
-
-/* Session commands answer at once: from the history or the session. */
-static void
-handle_session(struct client *c, struct api_request *req, json_t *by)
+/*
+ * Subscribes c to req->events (none: unsubscribes). False after refusing
+ * one subscriber too many (api.max_subscribers): each event is sent to
+ * every subscriber, so their number bounds the work per event.
+ */
+static bool
+client_subscribe(struct client *c, const struct api_request *req)
 {
 	struct api *a = c->api;
-	const char *code = "internal";
-	char why[256];
-	json_t *recs;
-	int rc;
+	char msg[160];
 
-	if (req->cmd == API_CMD_HISTORY) {
-		if ((rc = session_history(a->session, req->lines, &recs)) < 0)
-			send_error(c, req->id, "storage", "the session history "
-			    "cannot be read");
-		else
-			client_send(c, api_answer_ok(req->id, json_pack(
-			    "{s:o}", "records", recs)));
-		return;
-	}
-	log_info("api: %s: extend%s", c->peer, req->duration_s >= 0 ? "" :
-	    " (default)");
-	if (session_extend(a->session, by, req->duration_s, &code, why,
-	    sizeof(why)) < 0)
-		send_error(c, req->id, code, why);
-	else
-		client_send(c, api_answer_ok(req->id, vpn_status_json(a->vpn)));
+	if (c->events == 0 && req->events != 0) {
+		if (a->nsubscribers >= (unsigned)a->cfg->api_max_subscribers) {
+			if (budget_ok(a, &a->subscribers_log,
+			    "refused subscriptions"))
+				log_warnx("api: %s: refusing a subscription: %u "
+				    "subscribers (api.max_subscribers)",
+				    c->peer, a->nsubscribers);
+			snprintf(msg, sizeof(msg), "too many subscribers (%d, "
+			    "api.max_subscribers); try again later",
+			    a->cfg->api_max_subscribers);
+			client_send(c, api_answer_error(req->id, "busy", msg));
+			return false;
+		}
+		a->nsubscribers++;
+	} else if (c->events != 0 && req->events == 0)
+		a->nsubscribers--;
+	c->events = req->events;
+	return true;
 }
 
+static void
+handle_subscribe(struct client *c, struct api_request *req)
+{
+	json_t *res;
+	size_t i;
+
+	if (!client_subscribe(c, req))
+		return;
+	if ((res = json_array()) != NULL)
+		for (i = 0; i < API_EV_COUNT; i++)
+			if (req->events & (1u << i))
+				json_array_append_new(res, json_string(
+				    api_event_name((enum api_event)i)));
+	client_send(c, api_answer_ok(req->id, json_pack("{s:o}", "events",
+	    res)));
+}
+
+/* After the token check: the request runs in cmd; one that waits holds
+ * back this connection's next lines until its answer. */
 static void
 handle_request(struct client *c, struct api_request *req)
 {
-	struct api *a = c->api;
-	const char *code = "internal";
-	char why[256];
-	json_t *res, *by = NULL;
-	size_t i;
-	int rc = 0;
+	struct cmd_caller who = { .area = "api", .peer = c->peer,
+	    .authorised = true, .by = client_by, .arg = c };
+	struct cmd_answer ans;
 
-	switch (req->cmd) {
-	case API_CMD_STATUS:
-		client_send(c, api_answer_ok(req->id, vpn_status_json(a->vpn)));
+	if (req->cmd == API_CMD_SUBSCRIBE) {
+		handle_subscribe(c, req);
 		return;
-	case API_CMD_VERSION:
-		client_send(c, api_answer_ok(req->id, version_json(a)));
-		return;
-	case API_CMD_LOG:
-		if ((res = json_array()) != NULL)
-			log_recent(req->lines, collect_line, res);
-		client_send(c, api_answer_ok(req->id, json_pack("{s:o}",
-		    "lines", res)));
-		return;
-	case API_CMD_SUBSCRIBE:
-		c->events = req->events;
-		if ((res = json_array()) != NULL)
-			for (i = 0; i < API_EV_COUNT; i++)
-				if (req->events & (1u << i))
-					json_array_append_new(res, json_string(
-					    api_event_name((enum api_event)i)));
-		client_send(c, api_answer_ok(req->id, json_pack("{s:o}",
-		    "events", res)));
-		return;
-	case API_CMD_OPENVPN:
-		handle_openvpn(c, req);
-		return;
-	case API_CMD_CHECKS:
-		handle_checks(c, req);
-		return;
-	case API_CMD_HISTORY:
-		handle_session(c, req, NULL);
-		return;
-	case API_CMD_EXTEND:
-		by = client_by(c, req);
-		handle_session(c, req, by);
-		json_decref(by);
-		return;
-	case API_CMD_AUTH:
-		by = client_by(c, req);
-		handle_auth(c, req, by);
-		json_decref(by);
-		return;
-	case API_CMD_START:
-		log_info("api: %s: start%s%s", c->peer, req->when_possible ?
-		    " when possible" : "", req->wait ? " (wait)" : "");
-		by = client_by(c, req);
-		rc = session_start(a->session, by, req->when_possible,
-		    req->duration_s, &code, why, sizeof(why));
-		json_decref(by);
-		if (rc < 0) {
-			log_warnx("api: %s: start refused: %s", c->peer, why);
-			send_error(c, req->id, code, why);
-			return;
-		}
-		c->busy = true;
-		c->pending_id = req->id != NULL ? json_incref(req->id) : NULL;
-		rc = vpn_start(a->vpn, req->when_possible, req->wait,
-		    req->timeout_s, on_vpn_done, c, &c->waiter);
-		break;
-	case API_CMD_STOP:
-		log_info("api: %s: stop", c->peer);
-		by = client_by(c, req);
-		session_stopping(a->session, by);
-		json_decref(by);
-		c->busy = true;
-		c->pending_id = req->id != NULL ? json_incref(req->id) : NULL;
-		rc = vpn_stop(a->vpn, on_vpn_done, c, &c->waiter);
-		break;
 	}
-	if (rc < 0) {
-		c->busy = false;
-		json_decref(c->pending_id);
-		c->pending_id = NULL;
-		send_error(c, req->id, "internal", strerror(-rc));
+	if (cmd_execute(c->api->cmd, req, &who, &ans, on_job_done, c,
+	    &c->job) == 1) {
+		client_send(c, answer_line(c, req->id, &ans));
+		return;
 	}
+	c->busy = true;
+	c->pending_id = req->id != NULL ? json_incref(req->id) : NULL;
+}
+
+/* Logs a token refusal (within the budget); never the token given. */
+static void
+log_forbidden(struct client *c, const struct api_request *req,
+    const struct token_result *r)
+{
+	struct api *a = c->api;
+	char who[96];
+
+	if (c->uid >= 0)
+		snprintf(who, sizeof(who), "uid %ld%s%s", c->uid,
+		    c->user[0] != '\0' ? " " : "", c->user);
+	else
+		snprintf(who, sizeof(who), "an unknown uid");
+	if (r->lockout_started)
+		log_warnx("api: %s: %d requests with a wrong or missing API "
+		    "token within %d s; refusing its requests for %lld s", who,
+		    TOKEN_MAX_FAILURES, TOKEN_WINDOW_MS / 1000,
+		    (long long)(r->lockout_ms + 999) / 1000);
+	if (!budget_ok(a, &a->forbidden_log, "requests refused for the API "
+	    "token"))
+		return;
+	log_warnx("api: %s (%s): %s refused: %s", c->peer, who, req->name,
+	    r->verdict == TOKEN_MISSING ? "no API token" :
+	    r->verdict == TOKEN_WRONG ? "wrong API token" :
+	    "locked out after wrong or missing API tokens");
+}
+
+/*
+ * A command that changes state needs the API token; a token sent with
+ * any command is checked too. True when the request may go on; false
+ * after answering forbidden.
+ */
+static bool
+client_authorised(struct client *c, const struct api_request *req)
+{
+	struct api *a = c->api;
+	struct token_result r;
+	char msg[PATH_MAX + 200];
+
+	if (!req->changes && req->token == NULL)
+		return true;
+	client_identify(c);	/* the limiter is per uid */
+	r = token_check(a->guard, c->uid, req->token, req->token_len,
+	    (int64_t)uv_now(a->loop));
+	if (r.verdict == TOKEN_OK)
+		return true;
+	log_forbidden(c, req, &r);
+	if (r.verdict == TOKEN_MISSING)
+		snprintf(msg, sizeof(msg), "'%s' changes the support VPN and "
+		    "needs the API token: send it as \"token\" (supportvpnd "
+		    "keeps it in %s)", req->name, a->cfg->api_token_file);
+	else if (r.verdict == TOKEN_WRONG)
+		snprintf(msg, sizeof(msg), "the API token is wrong (supportvpnd "
+		    "keeps the right one in %s)", a->cfg->api_token_file);
+	else
+		snprintf(msg, sizeof(msg), "too many requests with a wrong or "
+		    "missing API token from this user; refused for another "
+		    "%lld s", (long long)(r.retry_ms + 999) / 1000);
+	client_send(c, api_answer_error(req->id, "forbidden", msg));
+	return false;
 }
 
 static void
@@ -551,7 +446,7 @@ handle_line(struct client *c, const char *line, size_t len)
 		return;
 	if (api_request_parse(line, len, &req, &err) < 0)
 		send_error(c, req.id, err.code, err.message);
-	else
+	else if (client_authorised(c, &req))
 		handle_request(c, &req);
 	api_request_clear(&req);
 }
@@ -616,16 +511,13 @@ client_close(struct client *c, const char *why)
 	c->closing = true;
 	if (why != NULL)
 		log_debug("api: %s: closing: %s", c->peer, why);
-	if (c->waiter != NULL)
-		vpn_waiter_cancel(c->waiter);
-	if (c->checks_waiter != NULL)
-		checks_waiter_cancel(c->checks_waiter);
-	if (c->ro != NULL)
-		c->ro->c = NULL;
-	if (c->auth != NULL)
-		auth_cancel(c->auth);
+	cmd_cancel(c->job);
+	c->job = NULL;
 	json_decref(c->pending_id);
 	c->pending_id = NULL;
+	if (c->events != 0)
+		a->nsubscribers--;
+	c->events = 0;
 	if (c->prev != NULL)
 		c->prev->next = c->next;
 	else
@@ -747,8 +639,9 @@ on_connection(uv_stream_t *server, int status)
 		return;
 	}
 	if (a->nclients >= (unsigned)a->cfg->api_max_clients) {
-		log_warnx("api: refusing a connection: %u connections open "
-		    "(api.max_clients)", a->nclients);
+		if (budget_ok(a, &a->refused_log, "refused connections"))
+			log_warnx("api: refusing a connection: %u connections "
+			    "open (api.max_clients)", a->nclients);
 		refuse(a);
 		return;
 	}
@@ -827,5 +720,5 @@ api_free(struct api *a)
 	if (a->listening)
 		uv_close((uv_handle_t *)&a->server, on_api_handle_closed);
 	else if (a->nhandles == 0)
-		free(a);
+		api_release(a);
 }

@@ -18,25 +18,39 @@ static const char *const event_names[API_EV_COUNT] = {
 	"state", "checks", "openvpn", "peer", "log", "session",
 };
 
+/*
+ * Each command says whether it changes anything (API_CHANGES: it needs
+ * the API token) or only reads (API_READS). A new command must choose.
+ */
+enum access { API_READS, API_CHANGES };
+
 struct cmd_spec {
 	const char	*name;
 	enum api_cmd	 cmd;
+	enum access	 access;
 	const char	*args[6];	/* allowed argument names */
 };
 
 static const struct cmd_spec cmds[] = {
-	{ "status", API_CMD_STATUS, { NULL } },
-	{ "start", API_CMD_START, { "when_possible", "wait", "timeout_s",
-	    "duration_s", "by", NULL } },
-	{ "stop", API_CMD_STOP, { "by", NULL } },
-	{ "extend", API_CMD_EXTEND, { "duration_s", "by", NULL } },
-	{ "history", API_CMD_HISTORY, { "limit", NULL } },
-	{ "auth", API_CMD_AUTH, { "user", "password", "from", NULL } },
-	{ "subscribe", API_CMD_SUBSCRIBE, { "events", NULL } },
-	{ "log", API_CMD_LOG, { "lines", NULL } },
-	{ "version", API_CMD_VERSION, { NULL } },
-	{ "openvpn", API_CMD_OPENVPN, { "command", NULL } },
-	{ "checks", API_CMD_CHECKS, { "refresh", NULL } },
+	{ "status", API_CMD_STATUS, API_READS, { NULL } },
+	{ "start", API_CMD_START, API_CHANGES, { "when_possible", "wait",
+	    "timeout_s", "duration_s", "by", NULL } },
+	{ "stop", API_CMD_STOP, API_CHANGES, { "by", NULL } },
+	{ "extend", API_CMD_EXTEND, API_CHANGES, { "duration_s", "by",
+	    NULL } },
+	{ "history", API_CMD_HISTORY, API_READS, { "limit", NULL } },
+	/* A login moves the lock-out and writes the history; and no
+	 * token, no password oracle. */
+	{ "auth", API_CMD_AUTH, API_CHANGES, { "user", "password", "from",
+	    NULL } },
+	{ "subscribe", API_CMD_SUBSCRIBE, API_READS, { "events", NULL } },
+	{ "log", API_CMD_LOG, API_READS, { "lines", NULL } },
+	{ "version", API_CMD_VERSION, API_READS, { NULL } },
+	/* Only commands that read pass rocmd_check. */
+	{ "openvpn", API_CMD_OPENVPN, API_READS, { "command", NULL } },
+	/* A refresh measures again and joins a run in progress; it
+	 * changes nothing the owner decided. */
+	{ "checks", API_CMD_CHECKS, API_READS, { "refresh", NULL } },
 };
 
 int
@@ -213,7 +227,8 @@ check_args(json_t *root, const struct cmd_spec *spec, struct api_error *err)
 	size_t i;
 
 	json_object_foreach(root, key, v) {
-		bool known = strcmp(key, "id") == 0 || strcmp(key, "cmd") == 0;
+		bool known = strcmp(key, "id") == 0 ||
+		    strcmp(key, "cmd") == 0 || strcmp(key, "token") == 0;
 
 		for (i = 0; !known && spec->args[i] != NULL; i++)
 			known = strcmp(key, spec->args[i]) == 0;
@@ -313,8 +328,14 @@ api_request_parse(const char *line, size_t len, struct api_request *req,
 		if (strcmp(name, cmds[i].name) != 0)
 			continue;
 		req->cmd = cmds[i].cmd;
-		if (check_args(req->root, &cmds[i], err) < 0)
+		req->name = cmds[i].name;
+		req->changes = cmds[i].access == API_CHANGES;
+		if (check_args(req->root, &cmds[i], err) < 0 ||
+		    get_str(req->root, "token", API_TOKEN_MAX, &req->token,
+		    err) < 0)
 			return -1;
+		if (req->token != NULL)
+			req->token_len = strlen(req->token);
 		return parse_args(req->root, req, err);
 	}
 	return fail(err, "unknown_command", "unknown command '%.64s'; known: "
@@ -323,17 +344,27 @@ api_request_parse(const char *line, size_t len, struct api_request *req,
 	    name);
 }
 
+/* Overwrites the string member key of root, if there is one. */
+static void
+wipe_member(json_t *root, const char *key)
+{
+	json_t *v;
+
+	if (root != NULL && (v = json_object_get(root, key)) != NULL &&
+	    json_is_string(v))
+		explicit_bzero((char *)(uintptr_t)json_string_value(v),
+		    json_string_length(v));
+}
+
 void
 api_request_clear(struct api_request *req)
 {
-	json_t *pw;
-
-	/* The one copy of a password we own outlives no request. */
-	if (req->root != NULL && (pw = json_object_get(req->root,
-	    "password")) != NULL && json_is_string(pw))
-		explicit_bzero((char *)(uintptr_t)json_string_value(pw),
-		    json_string_length(pw));
+	/* The one copy of a secret we own outlives no request. */
+	wipe_member(req->root, "password");
+	wipe_member(req->root, "token");
 	req->password = NULL;
+	req->token = NULL;
+	req->token_len = 0;
 	json_decref(req->root);
 	req->root = NULL;
 	req->id = NULL;

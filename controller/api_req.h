@@ -45,9 +45,15 @@ enum api_event {
 #define API_HISTORY_MAX			1000
 #define API_BY_MAX			64	/* bytes of "by" */
 #define API_DURATION_MAX		(366 * 86400)
+#define API_TOKEN_MAX			256	/* bytes of "token" */
 
 struct api_request {
 	enum api_cmd	 cmd;
+	const char	*name;		/* static: "start", ... */
+	bool		 changes;	/* the command needs the API token */
+	/* "token", any command: borrowed from root (wiped with it). */
+	const char	*token;		/* NULL if not given */
+	size_t		 token_len;
 	json_t		*id;		/* borrowed from root; NULL if none */
 	json_t		*root;		/* owned; api_request_clear frees */
 	bool		 when_possible;
@@ -77,7 +83,7 @@ struct api_error {
  */
 int	api_request_parse(const char *line, size_t len, struct api_request *req,
 	    struct api_error *err);
-/* Frees the request; a password in it is overwritten first. */
+/* Frees the request; a password or token in it is overwritten first. */
 void	api_request_clear(struct api_request *req);
 
 /* "state" -> API_EV_STATE; -1 if unknown. */

@@ -21,7 +21,7 @@
 #include "util.h"
 
 enum key_type { KEY_OBJECT, KEY_STRING, KEY_INT, KEY_BOOL, KEY_LISTEN,
-	KEY_LEVEL };
+	KEY_LEVEL, KEY_HOSTS };
 
 struct key_spec {
 	const char	*path;
@@ -40,6 +40,9 @@ static const struct key_spec keys[] = {
 	O("api"),
 	{ "api.listen", KEY_LISTEN, 0, 0, 0 },
 	I("api.max_clients", api_max_clients, 1, 4096),
+	I("api.max_subscribers", api_max_subscribers, 1, 4096),
+	S("api.token_file", api_token_file),
+	S("api.token_group", api_token_group),
 	S("state_dir", state_dir),
 	S("run_dir", run_dir),
 	S("log_file", log_file),
@@ -52,6 +55,8 @@ static const struct key_spec keys[] = {
 	I("openvpn.restart_max_ms", restart_max_ms, 100, 3600000),
 	I("openvpn.stop_timeout_ms", stop_timeout_ms, 500, 600000),
 	I("openvpn.bytecount_s", bytecount_s, 0, 3600),
+	I("openvpn.probe_interval_s", probe_interval_s, 0, 3600),
+	I("openvpn.answer_timeout_ms", answer_timeout_ms, 100, 600000),
 	O("plugin"),
 	S("plugin.policy", plugin_policy),
 	O("checks"),
@@ -71,6 +76,12 @@ static const struct key_spec keys[] = {
 	I("auth.lockout_max_s", auth_lockout_max_s, 1, 30 * DAY),
 	O("audit"),
 	I("audit.max_bytes", audit_max_bytes, 16384, 1 << 30),
+	O("http"),
+	{ "http.listen", KEY_LISTEN, 0, 0, 0 },
+	S("http.root", http_root),
+	{ "http.allowed_hosts", KEY_HOSTS, 0, 0, 0 },
+	I("http.max_clients", http_max_clients, 1, 4096),
+	I("http.session_s", http_session_s, 60, 7 * DAY),
 };
 
 static char **
@@ -103,17 +114,32 @@ set_str(char **dst, const char *val)
 	return 0;
 }
 
+static void
+free_hosts(struct config *cfg)
+{
+	size_t i;
+
+	for (i = 0; i < cfg->http_nallowed_hosts; i++)
+		free(cfg->http_allowed_hosts[i]);
+	free(cfg->http_allowed_hosts);
+	cfg->http_allowed_hosts = NULL;
+	cfg->http_nallowed_hosts = 0;
+}
+
 int
 config_defaults(struct config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->api_port = SUPPORTVPN_API_DEFAULT_PORT;
 	cfg->api_max_clients = 256;
+	cfg->api_max_subscribers = 64;
 	cfg->log_level = LOG_LEVEL_INFO;
 	cfg->restart_min_ms = 1000;
 	cfg->restart_max_ms = 60000;
 	cfg->stop_timeout_ms = 10000;
 	cfg->bytecount_s = 2;
+	cfg->probe_interval_s = 10;
+	cfg->answer_timeout_ms = 30000;
 	cfg->checks_timeout_ms = 5000;
 	cfg->checks_interval_s = 30;
 	cfg->session_default_s = DAY;
@@ -125,7 +151,15 @@ config_defaults(struct config *cfg)
 	cfg->auth_lockout_s = 60;
 	cfg->auth_lockout_max_s = 3600;
 	cfg->audit_max_bytes = 1 << 20;
+	cfg->state_dir_mode = 0700;
+	cfg->http_port = SUPPORTVPN_HTTP_DEFAULT_PORT;
+	cfg->http_max_clients = 64;
+	cfg->http_session_s = 3600;
 	if (set_str(&cfg->api_host, SUPPORTVPN_API_DEFAULT_HOST) < 0 ||
+	    set_str(&cfg->api_token_file, "") < 0 ||
+	    set_str(&cfg->api_token_group, "") < 0 ||
+	    set_str(&cfg->http_host, SUPPORTVPN_API_DEFAULT_HOST) < 0 ||
+	    set_str(&cfg->http_root, "/usr/share/supportvpn/www") < 0 ||
 	    set_str(&cfg->state_dir, "/var/lib/supportvpn") < 0 ||
 	    set_str(&cfg->run_dir, "/run/supportvpn") < 0 ||
 	    set_str(&cfg->log_file, "/var/log/supportvpn/supportvpnd.log") < 0 ||
@@ -146,18 +180,21 @@ config_defaults(struct config *cfg)
 void
 config_deinit(struct config *cfg)
 {
-	char **strs[] = { &cfg->api_host, &cfg->state_dir, &cfg->run_dir,
+	char **strs[] = { &cfg->api_host, &cfg->api_token_file,
+	    &cfg->api_token_group, &cfg->state_dir, &cfg->run_dir,
 	    &cfg->log_file, &cfg->ovpn_binary, &cfg->ovpn_config,
 	    &cfg->ovpn_plugin, &cfg->plugin_policy, &cfg->checks_cloud_url,
 	    &cfg->checks_resolv_conf, &cfg->mgmt_sock, &cfg->passthru_sock,
 	    &cfg->events_sock, &cfg->consent_file, &cfg->pid_file,
-	    &cfg->settings_file, &cfg->support_hash_file, &cfg->audit_file };
+	    &cfg->settings_file, &cfg->support_hash_file, &cfg->audit_file,
+	    &cfg->http_host, &cfg->http_root };
 	size_t i;
 
 	for (i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
 		free(*strs[i]);
 		*strs[i] = NULL;
 	}
+	free_hosts(cfg);
 }
 
 static void
@@ -186,10 +223,16 @@ find_key(const char *path)
 	return NULL;
 }
 
-/* "127.0.0.1:7515" or "[::1]:7515"; the host must be a loopback literal. */
+/*
+ * "127.0.0.1:7515" or "[::1]:7515" for the key at path (api.listen,
+ * http.listen); the host must be a loopback literal. http.listen "" turns
+ * HTTP off.
+ */
 static int
-parse_listen(struct config *cfg, const char *s, struct config_error *err)
+parse_listen(struct config *cfg, const char *path, const char *s,
+    struct config_error *err)
 {
+	bool http = strcmp(path, "http.listen") == 0;
 	char host[64];
 	const char *colon, *h = s;
 	size_t hlen;
@@ -198,6 +241,8 @@ parse_listen(struct config *cfg, const char *s, struct config_error *err)
 	struct in_addr a4;
 	struct in6_addr a6;
 
+	if (http && s[0] == '\0')
+		return set_str(&cfg->http_host, "");
 	if (s[0] == '[') {
 		const char *rb = strchr(s, ']');
 
@@ -221,29 +266,77 @@ parse_listen(struct config *cfg, const char *s, struct config_error *err)
 	    port > 65535)
 		goto bad;
 	if (inet_pton(AF_INET, host, &a4) == 1) {
-		if ((ntohl(a4.s_addr) >> 24) != 127) {
-			set_err(err, "api.listen", "'api.listen' must be a "
-			    "loopback address (127.0.0.0/8 or [::1]), not %s",
-			    host);
-			return -1;
-		}
+		if ((ntohl(a4.s_addr) >> 24) != 127)
+			goto not_loopback;
 	} else if (inet_pton(AF_INET6, host, &a6) == 1) {
-		if (!IN6_IS_ADDR_LOOPBACK(&a6)) {
-			set_err(err, "api.listen", "'api.listen' must be a "
-			    "loopback address (127.0.0.0/8 or [::1]), not %s",
-			    host);
-			return -1;
-		}
+		if (!IN6_IS_ADDR_LOOPBACK(&a6))
+			goto not_loopback;
 	} else
 		goto bad;
-	if (set_str(&cfg->api_host, host) < 0)
+	if (set_str(http ? &cfg->http_host : &cfg->api_host, host) < 0)
 		return -ENOMEM;
-	cfg->api_port = (int)port;
+	*(http ? &cfg->http_port : &cfg->api_port) = (int)port;
 	return 0;
-bad:
-	set_err(err, "api.listen", "'api.listen' must look like "
-	    "\"127.0.0.1:7515\" or \"[::1]:7515\", not \"%s\"", s);
+not_loopback:
+	set_err(err, path, "'%s' must be a loopback address (127.0.0.0/8 or "
+	    "[::1]), not %s", path, host);
 	return -1;
+bad:
+	set_err(err, path, "'%s' must look like \"127.0.0.1:%d\" or "
+	    "\"[::1]:%d\"%s, not \"%.64s\"", path, http ?
+	    SUPPORTVPN_HTTP_DEFAULT_PORT : SUPPORTVPN_API_DEFAULT_PORT, http ?
+	    SUPPORTVPN_HTTP_DEFAULT_PORT : SUPPORTVPN_API_DEFAULT_PORT, http ?
+	    " (or \"\" for no HTTP)" : "", s);
+	return -1;
+}
+
+/* A Host value a browser may send: a name or address, optionally with a
+ * port; no scheme, path, space or control character. */
+static bool
+valid_host(const char *s)
+{
+	size_t i, n = strlen(s);
+
+	if (n == 0 || n > 255)
+		return false;
+	for (i = 0; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') ||
+		    (s[i] >= 'A' && s[i] <= 'Z') ||
+		    (s[i] >= '0' && s[i] <= '9') || strchr("-._:[]", s[i])))
+			return false;
+	return true;
+}
+
+static int
+parse_hosts(struct config *cfg, const char *path, json_t *v,
+    struct config_error *err)
+{
+	json_t *e;
+	size_t i;
+
+	if (!json_is_array(v)) {
+		set_err(err, path, "'%s' must be a list of host names", path);
+		return -1;
+	}
+	free_hosts(cfg);
+	if (json_array_size(v) == 0)
+		return 0;
+	if ((cfg->http_allowed_hosts = calloc(json_array_size(v),
+	    sizeof(char *))) == NULL)
+		return -ENOMEM;
+	json_array_foreach(v, i, e) {
+		if (!json_is_string(e) || !valid_host(json_string_value(e)) ||
+		    strlen(json_string_value(e)) != json_string_length(e)) {
+			set_err(err, path, "'%s' must hold host names such as "
+			    "\"support.local:8080\" (no scheme or path)", path);
+			return -1;
+		}
+		if ((cfg->http_allowed_hosts[i] = strdup(json_string_value(e)))
+		    == NULL)
+			return -ENOMEM;
+		cfg->http_nallowed_hosts++;
+	}
+	return 0;
 }
 
 static int load_object(struct config *cfg, json_t *obj, const char *prefix,
@@ -301,7 +394,7 @@ load_value(struct config *cfg, const struct key_spec *k, json_t *v,
 			set_err(err, k->path, "'%s' must be a string", k->path);
 			return -1;
 		}
-		return parse_listen(cfg, json_string_value(v), err);
+		return parse_listen(cfg, k->path, json_string_value(v), err);
 	case KEY_LEVEL:
 		if (!json_is_string(v) ||
 		    (lvl = log_level_parse(json_string_value(v))) < 0) {
@@ -311,6 +404,8 @@ load_value(struct config *cfg, const struct key_spec *k, json_t *v,
 		}
 		*int_field(cfg, k->off) = lvl;
 		return 0;
+	case KEY_HOSTS:
+		return parse_hosts(cfg, k->path, v, err);
 	}
 	return -1;
 }
@@ -339,6 +434,69 @@ load_object(struct config *cfg, json_t *obj, const char *prefix,
 		if ((rc = load_value(cfg, k, v, err)) != 0)
 			return rc;
 	}
+	return 0;
+}
+
+/* A group name as useradd allows it, or a number: what getgrnam or a
+ * gid can resolve. Whether it exists is checked at start-up. */
+static bool
+valid_group(const char *g)
+{
+	size_t i, n = strlen(g);
+
+	if (n == 0 || n > 32 || g[0] == '-')
+		return false;
+	for (i = 0; i < n; i++)
+		if (!((g[i] >= 'a' && g[i] <= 'z') ||
+		    (g[i] >= 'A' && g[i] <= 'Z') ||
+		    (g[i] >= '0' && g[i] <= '9') ||
+		    g[i] == '_' || g[i] == '-' || g[i] == '.'))
+			return false;
+	return true;
+}
+
+/* The token file: state_dir/api.token unless named; whether state_dir
+ * must let api.token_group through to it. */
+static int
+derive_token(struct config *cfg, struct config_error *err)
+{
+	char buf[PATH_MAX];
+	const char *slash;
+	size_t dlen, slen = strlen(cfg->state_dir);
+
+	if (cfg->api_token_group[0] != '\0' &&
+	    !valid_group(cfg->api_token_group)) {
+		set_err(err, "api.token_group", "'api.token_group' must be a "
+		    "group name or number, not \"%.64s\"",
+		    cfg->api_token_group);
+		return -1;
+	}
+	if (cfg->api_token_file[0] == '\0') {
+		if (util_snprintf(buf, sizeof(buf), "%s/api.token",
+		    cfg->state_dir) < 0) {
+			set_err(err, "state_dir", "'state_dir' is too long for "
+			    "api.token");
+			return -1;
+		}
+		if (set_str(&cfg->api_token_file, buf) < 0)
+			return -ENOMEM;
+	}
+	slash = strrchr(cfg->api_token_file, '/');
+	if (cfg->api_token_file[0] != '/' || slash[1] == '\0' ||
+	    strlen(cfg->api_token_file) >= PATH_MAX) {
+		set_err(err, "api.token_file", "'api.token_file' must be the "
+		    "absolute path of a file");
+		return -1;
+	}
+	while (slen > 1 && cfg->state_dir[slen - 1] == '/')
+		slen--;
+	dlen = (size_t)(slash - cfg->api_token_file);
+	while (dlen > 1 && cfg->api_token_file[dlen - 1] == '/')
+		dlen--;
+	cfg->state_dir_mode = 0700;
+	if (cfg->api_token_group[0] != '\0' && dlen == slen &&
+	    strncmp(cfg->api_token_file, cfg->state_dir, slen) == 0)
+		cfg->state_dir_mode = 0710;
 	return 0;
 }
 
@@ -391,6 +549,16 @@ derive(struct config *cfg, struct config_error *err)
 		    "openvpn.config");
 		return -1;
 	}
+	if (cfg->http_host[0] != '\0' && cfg->http_root[0] != '/') {
+		set_err(err, "http.root", "'http.root' must be an absolute path");
+		return -1;
+	}
+	if (cfg->http_host[0] != '\0' && cfg->http_port == cfg->api_port &&
+	    strcmp(cfg->http_host, cfg->api_host) == 0) {
+		set_err(err, "http.listen", "'http.listen' must differ from "
+		    "'api.listen'");
+		return -1;
+	}
 	if (cfg->restart_max_ms < cfg->restart_min_ms) {
 		set_err(err, "openvpn.restart_max_ms", "'openvpn.restart_max_ms'"
 		    " must not be below 'openvpn.restart_min_ms'");
@@ -411,7 +579,7 @@ derive(struct config *cfg, struct config_error *err)
 		    "not be below 'auth.lockout_s'");
 		return -1;
 	}
-	return 0;
+	return derive_token(cfg, err);
 }
 
 static int
@@ -420,9 +588,12 @@ load_root(struct config *cfg, json_t *root, const char *name,
 {
 	int rc;
 
-	if (root == NULL) {
+	if (root == NULL && jerr->line < 0)	/* could not read it */
+		set_err(err, "", "%s", jerr->text);
+	else if (root == NULL)
 		set_err(err, "", "%s: line %d column %d: %s", name, jerr->line,
 		    jerr->column, jerr->text);
+	if (root == NULL) {
 		config_deinit(cfg);
 		return -1;
 	}

@@ -8,11 +8,15 @@
 #define SUPPORTVPN_CONFIG_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 struct config {
 	char	*api_host;		/* loopback literal */
 	int	 api_port;
 	int	 api_max_clients;
+	int	 api_max_subscribers;
+	char	*api_token_file;	/* "" in the file: state_dir/api.token */
+	char	*api_token_group;	/* "" = leave the file's group alone */
 	char	*state_dir;
 	char	*run_dir;
 	char	*log_file;		/* "" = no file */
@@ -24,6 +28,8 @@ struct config {
 	int	 restart_max_ms;
 	int	 stop_timeout_ms;
 	int	 bytecount_s;
+	int	 probe_interval_s;	/* silence before a probe; 0 = none */
+	int	 answer_timeout_ms;	/* openvpn's greeting and each answer */
 	char	*plugin_policy;
 	char	*checks_cloud_url;
 	char	*checks_resolv_conf;
@@ -38,6 +44,13 @@ struct config {
 	int	 auth_lockout_s;	/* first lock-out; doubles each time */
 	int	 auth_lockout_max_s;	/* ... up to this */
 	int	 audit_max_bytes;	/* history file size before rotation */
+	char	*http_host;		/* loopback literal; "" = no HTTP */
+	int	 http_port;
+	char	*http_root;		/* the page's directory */
+	char	**http_allowed_hosts;	/* extra Host values */
+	size_t	 http_nallowed_hosts;
+	int	 http_max_clients;
+	int	 http_session_s;	/* a page session's idle lifetime */
 
 	/* Derived from run_dir/state_dir. */
 	char	*mgmt_sock;		/* run_dir/openvpn.sock */
@@ -48,6 +61,8 @@ struct config {
 	char	*settings_file;		/* state_dir/settings.json */
 	char	*support_hash_file;	/* state_dir/support.hash */
 	char	*audit_file;		/* state_dir/history.jsonl */
+	unsigned state_dir_mode;	/* 0700; 0710 when token_group must
+					 * reach a token file in it */
 };
 
 struct config_error {

@@ -13,6 +13,7 @@
 #include <sys/types.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <netdb.h>
 #include <poll.h>
@@ -33,6 +34,7 @@
 #include "config.h"
 #include "password.h"
 #include "supportvpn.h"
+#include "token.h"
 #include "util.h"
 
 #define CTL_NAME		"supportvpnctl"
@@ -61,6 +63,7 @@
 
 #define CTL_USAGE_LINE \
 	"usage: " CTL_NAME " [--connect HOST:PORT] [--timeout SECONDS] [--json]" \
+	"\n                     [--config PATH] [--token-file PATH]" \
 	" COMMAND [ARGS]\n"
 
 static const char usage_text[] =
@@ -121,8 +124,16 @@ static const char usage_text[] =
 	"\n"
 	"TIME: seconds, or a number with s, m, h or d (90s, 30m, 8h, 2d).\n"
 	"\n"
+	"start, stop, extend and auth change the support VPN and send\n"
+	"supportvpnd's API token, read from the file its configuration names\n"
+	"(api.token_file; readable by root and the group api.token_group).\n"
+	"\n"
 	"options:\n"
 	"  --connect HOST:PORT     API address; [::1]:7515 for IPv6\n"
+	"  --config PATH           supportvpnd's configuration, for the token\n"
+	"                          file (default $" CTL_ENV_CONFIG ", else\n"
+	"                          " CTL_DEFAULT_CONFIG ")\n"
+	"  --token-file PATH       read the API token from PATH instead\n"
 	"  --timeout SECONDS       how long to wait for an answer (default %d;\n"
 	"                          start --wait: its timeout + %d)\n"
 	"  --json                  results as JSON, events as JSON lines\n"
@@ -141,6 +152,7 @@ struct command {
 	const char	*args;		/* for usage messages */
 	int		(*run)(struct ctl *ctl, int argc, char **argv);
 	bool		 local;		/* works without the API */
+	bool		 token;		/* changes state: sends the API token */
 };
 
 /* The connection to the daemon with its bounded line buffer. */
@@ -158,6 +170,9 @@ struct ctl {
 	char		 port[6];
 	int		 timeout_s;	/* --timeout; 0: each command's default */
 	int		 wait_s;	/* the wait in force, for messages */
+	const char	*config;	/* --config, NULL: not given */
+	const char	*token_file;	/* --token-file, NULL: not given */
+	char		 token[TOKEN_LEN + 1];	/* "" until read */
 	bool		 json;
 	const struct command *cmd;
 	struct conn	 conn;
@@ -184,6 +199,20 @@ die_oom(void)
 {
 	fputs(CTL_NAME ": out of memory\n", stderr);
 	exit(1);
+}
+
+/*
+ * Overwrites the bytes of a JSON string that held a password or a token,
+ * as jansson frees them without wiping. The caller holds the only
+ * reference.
+ */
+static void
+json_string_wipe(json_t *s)
+{
+	char	*p = (char *)(uintptr_t)json_string_value(s);
+
+	if (p != NULL)
+		explicit_bzero(p, json_string_length(s));
 }
 
 /* ---- output ---------------------------------------------------------- */
@@ -645,6 +674,81 @@ ctl_deadline(struct ctl *ctl, int default_s)
 	return now_ms() + (int64_t)ctl->wait_s * 1000;
 }
 
+/* supportvpnd's configuration: --config, $SUPPORTVPND_CONFIG, default. */
+static const char *
+config_path(const struct ctl *ctl)
+{
+	const char	*p = ctl->config;
+
+	if (p == NULL && ((p = getenv(CTL_ENV_CONFIG)) == NULL || *p == '\0'))
+		p = CTL_DEFAULT_CONFIG;
+	return p;
+}
+
+/* The token file's path into path: --token-file, else api.token_file of
+ * supportvpnd's configuration. 0, or 1 after saying why not. */
+static int
+token_path(struct ctl *ctl, char *path, size_t len)
+{
+	struct config_error	 err;
+	struct config		 cfg;
+	int			 n;
+
+	if (ctl->token_file != NULL)
+		n = snprintf(path, len, "%s", ctl->token_file);
+	else if (config_load(&cfg, config_path(ctl), &err) != 0) {
+		ctl_err("%s needs supportvpnd's API token, but its "
+		    "configuration, which names the token file, cannot be "
+		    "read: %s (--config PATH names it, --token-file PATH the "
+		    "token file)", ctl->cmd->name, err.text);
+		return 1;
+	} else {
+		n = snprintf(path, len, "%s", cfg.api_token_file);
+		config_deinit(&cfg);
+	}
+	if (n < 0 || (size_t)n >= len) {
+		ctl_err("the token file's path is too long");
+		return 1;
+	}
+	return 0;
+}
+
+/*
+ * Reads the API token for a command that changes state. 0, or 1 after
+ * telling the user why not (a user who may not read it is told so).
+ */
+static int
+ctl_load_token(struct ctl *ctl)
+{
+	char		 path[PATH_MAX], buf[TOKEN_LEN + 2];
+	ssize_t		 n;
+	int		 fd, rc = 0;
+
+	if (token_path(ctl, path, sizeof(path)) != 0)
+		return 1;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) < 0) {
+		ctl_err("%s needs supportvpnd's API token, but %s cannot be "
+		    "read: %s%s", ctl->cmd->name, path, strerror(errno),
+		    errno == EACCES ? " (it is for root and the group "
+		    "api.token_group names)" : "");
+		return 1;
+	}
+	do
+		n = read(fd, buf, sizeof(buf));
+	while (n < 0 && errno == EINTR);
+	if (n < 0) {
+		ctl_err("cannot read the API token from %s: %s", path,
+		    strerror(errno));
+		rc = 1;
+	} else if (!token_parse(buf, (size_t)n, ctl->token)) {
+		ctl_err("%s holds no API token (64 hex digits)", path);
+		rc = 1;
+	}
+	explicit_bzero(buf, sizeof(buf));
+	(void)close(fd);
+	return rc;
+}
+
 /* Connects to the daemon; 0, or 1 after telling the user why not. */
 static int
 ctl_connect(struct ctl *ctl)
@@ -652,6 +756,9 @@ ctl_connect(struct ctl *ctl)
 	struct addrinfo	 hints = { 0 }, *res, *ai;
 	int64_t		 deadline;
 	int		 rc, fd = -ECONNREFUSED;
+
+	if (ctl->cmd->token && ctl_load_token(ctl) != 0)
+		return 1;
 
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_socktype = SOCK_STREAM;
@@ -826,7 +933,12 @@ ctl_send(struct ctl *ctl, json_t *req, json_int_t *id)
 	*id = ctl->next_id++;
 	if (req == NULL || json_object_set_new(req, "id", json_integer(*id)))
 		die_oom();
+	/* Every request of a command that changes state carries it. */
+	if (ctl->token[0] != '\0' && json_object_set_new(req, "token",
+	    json_string(ctl->token)) != 0)
+		die_oom();
 	text = json_dumps(req, JSON_COMPACT);
+	json_string_wipe(json_object_get(req, "token"));
 	json_decref(req);
 	if (text == NULL)
 		die_oom();
@@ -1743,19 +1855,6 @@ password_error(int rc)
 		ctl_err("cannot read the password: %s", strerror(-rc));
 }
 
-/*
- * Overwrites the bytes of a JSON string that held a password, as jansson
- * frees them without wiping. The caller holds the only reference.
- */
-static void
-json_string_wipe(json_t *s)
-{
-	char	*p = (char *)(uintptr_t)json_string_value(s);
-
-	if (p != NULL)
-		explicit_bzero(p, json_string_length(s));
-}
-
 static bool
 is_utf8(const char *s)
 {
@@ -2512,9 +2611,8 @@ password_options(struct ctl *ctl, int argc, char **argv,
 	if (a->config != NULL && *a->config == '\0')
 		return usage_error(ctl, "support-password: --config needs a "
 		    "path");
-	if (a->config == NULL && ((a->config = getenv(CTL_ENV_CONFIG)) ==
-	    NULL || *a->config == '\0'))
-		a->config = CTL_DEFAULT_CONFIG;
+	if (a->config == NULL)
+		a->config = config_path(ctl);
 	return -1;
 }
 
@@ -2628,21 +2726,21 @@ cmd_support_password(struct ctl *ctl, int argc, char **argv)
 }
 
 static const struct command commands[] = {
-	{ "status",	"",			cmd_status,	false },
+	{ "status",	"",			cmd_status,	false, false },
 	{ "start",	"[--when-possible] [--duration TIME] [--wait] "
-			"[--timeout SECONDS]",	cmd_start,	false },
-	{ "stop",	"",			cmd_stop,	false },
-	{ "extend",	"[TIME]",		cmd_extend,	false },
-	{ "history",	"[-n N]",		cmd_history,	false },
-	{ "checks",	"[--refresh]",		cmd_checks,	false },
-	{ "log",	"[-n N] [-f]",		cmd_log,	false },
-	{ "watch",	"[EVENT...]",		cmd_watch,	false },
-	{ "version",	"",			cmd_version,	false },
-	{ "openvpn",	"COMMAND...",		cmd_openvpn,	false },
+			"[--timeout SECONDS]",	cmd_start,	false, true },
+	{ "stop",	"",			cmd_stop,	false, true },
+	{ "extend",	"[TIME]",		cmd_extend,	false, true },
+	{ "history",	"[-n N]",		cmd_history,	false, false },
+	{ "checks",	"[--refresh]",		cmd_checks,	false, false },
+	{ "log",	"[-n N] [-f]",		cmd_log,	false, false },
+	{ "watch",	"[EVENT...]",		cmd_watch,	false, false },
+	{ "version",	"",			cmd_version,	false, false },
+	{ "openvpn",	"COMMAND...",		cmd_openvpn,	false, false },
 	{ "auth",	"USER [--from ADDR] [--quiet]",
-						cmd_auth,	false },
+						cmd_auth,	false, true },
 	{ "support-password", "--generate | --set [--config PATH]",
-						cmd_support_password, true },
+						cmd_support_password, true, false },
 };
 
 /* ---- main -------------------------------------------------------------- */
@@ -2672,6 +2770,16 @@ global_options(struct ctl *ctl, int argc, char **argv, int *next,
 			continue;
 		if ((rc = option_value(ctl, argc, argv, &i, "--connect",
 		    connect)) < 0)
+			return 2;
+		else if (rc == 1)
+			continue;
+		if ((rc = option_value(ctl, argc, argv, &i, "--config",
+		    &ctl->config)) < 0)
+			return 2;
+		else if (rc == 1)
+			continue;
+		if ((rc = option_value(ctl, argc, argv, &i, "--token-file",
+		    &ctl->token_file)) < 0)
 			return 2;
 		else if (rc == 1)
 			continue;
@@ -2751,6 +2859,7 @@ main(int argc, char **argv)
 	(void)sigaction(SIGINT, &sa, NULL);
 
 	rc = ctl.cmd->run(&ctl, argc - next, argv + next);
+	explicit_bzero(ctl.token, sizeof(ctl.token));
 	ctl_close(&ctl);
 	if (fflush(stdout) == EOF || ferror(stdout)) {
 		ctl_err("cannot write the output: %s", strerror(errno));

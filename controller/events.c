@@ -7,6 +7,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,7 @@
 
 #include "events.h"
 #include "log.h"
+#include "ratelimit.h"
 #include "supportvpn_event.h"
 #include "util.h"
 
@@ -33,6 +35,7 @@ struct events {
 	uv_timer_t	 timer;		/* the slow sweep */
 	bool		 timing;
 	uint64_t	 dropped;
+	struct rl_budget drop_log;	/* anyone may send: bounded lines */
 };
 
 static const char *const known_types[] = {
@@ -147,6 +150,35 @@ events_new(uv_loop_t *loop, const char *path, events_fn fn,
 }
 
 static void
+drop(struct events *e, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/*
+ * Logs a dropped datagram, at most EVENTS_LOG_BURST lines per
+ * EVENTS_LOG_WINDOW_MS: events.sock is open to every local user, and a
+ * flood of datagrams must not become a flood of log lines.
+ */
+static void
+drop(struct events *e, const char *fmt, ...)
+{
+	char line[256];
+	unsigned missed = 0;
+	va_list ap;
+
+	e->dropped++;
+	if (!rl_budget_take(&e->drop_log, (int64_t)uv_now(e->loop),
+	    EVENTS_LOG_BURST, EVENTS_LOG_WINDOW_MS, &missed))
+		return;
+	va_start(ap, fmt);
+	(void)vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (missed > 0)
+		log_warnx("events: %u more dropped datagrams were not logged",
+		    missed);
+	log_warnx("events: %s", line);
+}
+
+static void
 handle_datagram(struct events *e, const char *buf, size_t len, pid_t pid)
 {
 	char why[128];
@@ -154,13 +186,12 @@ handle_datagram(struct events *e, const char *buf, size_t len, pid_t pid)
 	json_t *ev;
 
 	if (pid == 0 || pid != want) {
-		log_warnx("events: dropped a datagram from pid %d, which is not "
-		    "our openvpn (%d)", (int)pid, (int)want);
+		drop(e, "dropped a datagram from pid %d, which is not our "
+		    "openvpn (%d)", (int)pid, (int)want);
 		return;
 	}
 	if (events_decode(buf, len, &ev, why, sizeof(why)) < 0) {
-		log_warnx("events: dropped a malformed event from openvpn: %s",
-		    why);
+		drop(e, "dropped a malformed event from openvpn: %s", why);
 		return;
 	}
 	e->fn(ev, pid, e->arg);
@@ -181,7 +212,9 @@ events_drain(struct events *e)
 	for (i = 0; i < 64; i++) {
 		n = util_dgram_recv(e->fd, buf, sizeof(buf), &from);
 		if (n == -EMSGSIZE) {
-			log_warnx("events: dropped an oversized datagram");
+			drop(e, "dropped an oversized datagram (over %d bytes) "
+			    "from pid %d", SVPN_EVENT_MAX,
+			    from.known ? (int)from.pid : 0);
 			continue;
 		}
 		if (n < 0) {

@@ -44,6 +44,9 @@ int	events_listen(struct events *e);
 void	events_drain(struct events *e);
 
 #define EVENTS_SWEEP_MS	500
+/* Dropped datagrams logged at most this many per window; more are counted. */
+#define EVENTS_LOG_BURST	10
+#define EVENTS_LOG_WINDOW_MS	60000
 /* Closes and unlinks. NULL-safe. */
 void	events_free(struct events *e);
 

@@ -4,6 +4,7 @@
  * orderly shutdown. Runs in the foreground; systemd or a test harness
  * supervises it.
  */
+#define _DEFAULT_SOURCE		/* explicit_bzero */
 #include <errno.h>
 #include <getopt.h>
 #include <libgen.h>
@@ -19,11 +20,14 @@
 #include <uv.h>
 
 #include "api.h"
+#include "cmd.h"
 #include "config.h"
+#include "http.h"
 #include "log.h"
 #include "passthru.h"
 #include "policy.h"		/* plugin/: the same parser the plugin uses */
 #include "supportvpn.h"
+#include "token.h"
 #include "util.h"
 #include "vpn.h"
 #include "auth.h"
@@ -34,6 +38,9 @@ struct app {
 	struct config		 cfg;
 	struct vpn		*vpn;
 	struct api		*api;
+	struct cmd		*cmd;
+	struct token_guard	*guard;		/* the API token's limiter */
+	struct http		*http;
 	struct passthru		*passthru;
 	struct session		*session;
 	struct auth		*auth;
@@ -61,6 +68,15 @@ usage(FILE *f)
 	    "SIGHUP: reopen the log file.\n");
 }
 
+/* An event for the API's subscribers and the page's event streams;
+ * fields stolen. */
+static void
+broadcast(struct app *app, const char *name, json_t *fields)
+{
+	http_broadcast(app->http, name, fields);
+	api_broadcast(app->api, name, fields);
+}
+
 static void
 on_vpn_event(const char *name, json_t *fields, void *arg)
 {
@@ -68,7 +84,7 @@ on_vpn_event(const char *name, json_t *fields, void *arg)
 
 	if (strcmp(name, "state") == 0 && app->session != NULL)
 		session_on_state(app->session, vpn_state(app->vpn));
-	api_broadcast(app->api, name, fields);
+	broadcast(app, name, fields);
 }
 
 static void
@@ -85,7 +101,7 @@ on_session_event(json_t *fields, void *arg)
 {
 	struct app *app = arg;
 
-	api_broadcast(app->api, "session", fields);
+	broadcast(app, "session", fields);
 }
 
 static void
@@ -99,7 +115,7 @@ on_log_line(enum log_level level, const char *time, const char *msg,
 		return;
 	snprintf(line, sizeof(line), "%s %-5s %s", time, log_level_name(level),
 	    msg);
-	api_broadcast(app->api, "log", json_pack("{s:s, s:s, s:s}", "level",
+	broadcast(app, "log", json_pack("{s:s, s:s, s:s}", "level",
 	    log_level_name(level), "message", msg, "line", line));
 }
 
@@ -129,8 +145,15 @@ on_vpn_down(void *arg)
 	struct app *app = arg;
 
 	log_set_hook(NULL, NULL);
+	http_free(app->http);
+	app->http = NULL;
 	api_free(app->api);
 	app->api = NULL;
+	cmd_free(app->cmd);
+	app->cmd = NULL;
+	/* Neither front end checks a token once freed. */
+	token_guard_free(app->guard);
+	app->guard = NULL;
 	auth_free(app->auth);
 	app->auth = NULL;
 	session_free(app->session);
@@ -248,10 +271,19 @@ static int
 check_config(const char *path, struct config *cfg)
 {
 	struct config_error err;
+	char why[256];
+	gid_t gid;
 	int rc;
 
 	if (config_load(cfg, path, &err) < 0) {
 		fprintf(stderr, "supportvpnd: %s\n", err.text);
+		return -1;
+	}
+	if (cfg->api_token_group[0] != '\0' &&
+	    token_group_resolve(cfg->api_token_group, &gid, why,
+	    sizeof(why)) < 0) {
+		fprintf(stderr, "supportvpnd: %s: %s\n", path, why);
+		config_deinit(cfg);
 		return -1;
 	}
 	if ((rc = config_check_client(cfg->ovpn_config, &err)) != 0) {
@@ -273,21 +305,32 @@ app_start(struct app *app)
 	    .on_tunnel = on_vpn_tunnel };
 	static const struct session_callbacks scb = {
 	    .on_event = on_session_event };
+	char token[TOKEN_LEN + 1];
 	int rc;
 
+	/* Before anything listens: no API without its token. */
+	if ((rc = token_prepare(&app->cfg, token)) < 0)
+		return rc;
 	app->loop = uv_default_loop();
 	if ((app->vpn = vpn_new(app->loop, &app->cfg, &vcb, app)) == NULL ||
 	    (app->session = session_new(app->loop, &app->cfg, app->vpn, &scb,
 	    app)) == NULL ||
 	    (app->auth = auth_new(app->loop, &app->cfg, app->vpn,
 	    app->session)) == NULL ||
-	    (app->api = api_new(app->loop, &app->cfg, app->vpn, app->session,
+	    (app->cmd = cmd_new(app->loop, &app->cfg, app->vpn, app->session,
 	    app->auth)) == NULL ||
+	    (app->guard = token_guard_new(token)) == NULL ||
+	    (app->api = api_new(app->loop, &app->cfg, app->cmd,
+	    app->guard)) == NULL ||
+	    (app->http = http_new(app->loop, &app->cfg, app->cmd, app->vpn,
+	    app->guard)) == NULL ||
 	    (app->passthru = passthru_new(app->loop, app->cfg.passthru_sock,
 	    app->vpn)) == NULL) {
+		explicit_bzero(token, sizeof(token));
 		log_error("supportvpnd: out of memory");
 		return -ENOMEM;
 	}
+	explicit_bzero(token, sizeof(token));
 	log_set_hook(on_log_line, app);
 	uv_signal_init(app->loop, &app->sig_term);
 	uv_signal_init(app->loop, &app->sig_int);
@@ -297,7 +340,8 @@ app_start(struct app *app)
 	uv_signal_start(&app->sig_int, on_signal, SIGINT);
 	uv_signal_start(&app->sig_hup, on_signal, SIGHUP);
 	vpn_set_status_hook(app->vpn, session_status_add, app->session);
-	if ((rc = api_listen(app->api)) < 0 || (rc = vpn_boot(app->vpn)) < 0 ||
+	if ((rc = api_listen(app->api)) < 0 || (rc = http_listen(app->http)) < 0 ||
+	    (rc = vpn_boot(app->vpn)) < 0 ||
 	    (rc = passthru_listen(app->passthru)) < 0)
 		return rc;
 	/* A history that cannot be written is logged; the daemon runs on

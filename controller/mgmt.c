@@ -3,8 +3,15 @@
  * Management link: a uv_pipe_t to openvpn's unix socket, the parser, and a
  * FIFO of commands of which exactly one is in flight. openvpn answers
  * commands in order, so the head of the FIFO owns the next response.
+ *
+ * Liveness: openvpn is single-threaded, so a management socket that goes
+ * quiet may be a hung or stopped openvpn, and the tunnel with it. The
+ * greeting and each answer are bounded by answer_ms (cmd_timer); after
+ * probe_ms without a complete line, an idle link sends a cheap command so
+ * that the bound applies there too (idle_timer).
  */
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,6 +22,10 @@
 #include "util.h"
 
 enum link_state { LINK_IDLE, LINK_CONNECTING, LINK_UP, LINK_CLOSING };
+
+/* Unexpected lines are logged at most this many per window. */
+#define MGMT_JUNK_LOG_MAX	5
+#define MGMT_JUNK_WINDOW_MS	10000
 
 struct pending {
 	char		*cmd;
@@ -32,7 +43,9 @@ struct mgmt {
 	uv_pipe_t		 pipe;
 	uv_connect_t		 conn_req;
 	uv_timer_t		 retry;
-	uv_timer_t		 cmd_timer;
+	uv_timer_t		 cmd_timer;	/* greeting, then the head */
+	uv_timer_t		 idle_timer;	/* silence: probe */
+	struct mgmt_timing	 timing;
 	enum link_state		 state;
 	bool			 want;		/* keep (re)connecting */
 	bool			 greeted;
@@ -40,6 +53,10 @@ struct mgmt {
 	bool			 freeing;
 	int			 open_handles;
 	unsigned		 retry_ms;
+	unsigned		 bad_links;	/* unreadable, in a row */
+	bool			 stuck;		/* this link: on_stuck ran */
+	uint64_t		 junk_since;	/* the log window's start */
+	unsigned		 junk_logged, junk_dropped;
 	struct mgmt_proto	*proto;
 	struct pending		 q[MGMT_MAX_PENDING];
 	unsigned		 q_head, q_len;
@@ -63,14 +80,17 @@ on_handle_closed(uv_handle_t *h)
 }
 
 struct mgmt *
-mgmt_new(uv_loop_t *loop, const char *path, const struct mgmt_callbacks *cb,
-    void *arg)
+mgmt_new(uv_loop_t *loop, const char *path, const struct mgmt_timing *t,
+    const struct mgmt_callbacks *cb, void *arg)
 {
 	struct mgmt *m;
 
 	if ((m = calloc(1, sizeof(*m))) == NULL)
 		return NULL;
 	m->loop = loop;
+	m->timing = *t;
+	if (m->timing.answer_ms == 0)
+		m->timing.answer_ms = 1;
 	m->cb = *cb;
 	m->arg = arg;
 	m->retry_ms = 50;
@@ -83,9 +103,11 @@ mgmt_new(uv_loop_t *loop, const char *path, const struct mgmt_callbacks *cb,
 	}
 	uv_timer_init(loop, &m->retry);
 	uv_timer_init(loop, &m->cmd_timer);
+	uv_timer_init(loop, &m->idle_timer);
 	m->retry.data = m;
 	m->cmd_timer.data = m;
-	m->open_handles = 2;
+	m->idle_timer.data = m;
+	m->open_handles = 3;
 	return m;
 }
 
@@ -173,7 +195,26 @@ link_close(struct mgmt *m, const char *why)
 	snprintf(m->down_why, sizeof(m->down_why), "%s", why);
 	m->state = LINK_CLOSING;
 	uv_timer_stop(&m->cmd_timer);
+	uv_timer_stop(&m->idle_timer);
 	uv_close((uv_handle_t *)&m->pipe, on_pipe_closed);
+}
+
+/* openvpn is there but unusable: close the link, tell the owner once. */
+static void
+link_stuck(struct mgmt *m, const char *why)
+{
+	if (m->stuck)
+		return;
+	m->stuck = true;
+	m->bad_links = 0;
+	if (m->cb.on_stuck == NULL)
+		log_warnx("mgmt: openvpn %s; resetting the management link",
+		    why);
+	else
+		log_debug("mgmt: openvpn %s", why);
+	link_close(m, why);
+	if (m->cb.on_stuck != NULL && !m->freeing)
+		m->cb.on_stuck(why, m->arg);
 }
 
 static void
@@ -181,11 +222,69 @@ on_cmd_timeout(uv_timer_t *t)
 {
 	struct mgmt *m = t->data;
 	struct pending *p = head(m);
+	char why[160];
+	int n = 0;
 
-	log_warnx("mgmt: openvpn did not answer '%s' within %d s; resetting "
-	    "the management link", p != NULL ? p->cmd : "?",
-	    MGMT_COMMAND_TIMEOUT_MS / 1000);
-	link_close(m, "command timed out");
+	if (!m->greeted)
+		snprintf(why, sizeof(why), "does not answer on its management "
+		    "socket (no greeting within %u ms of connecting)",
+		    m->timing.answer_ms);
+	else {
+		if (p != NULL)
+			n = (int)strcspn(p->cmd, " \n");
+		/* Only the command's first word: an argument may be a
+		 * secret (a password answer). */
+		snprintf(why, sizeof(why), "does not answer on its management "
+		    "socket (no answer to '%.*s' within %u ms)", n,
+		    p != NULL ? p->cmd : "", m->timing.answer_ms);
+	}
+	link_stuck(m, why);
+}
+
+static void
+on_idle(uv_timer_t *t)
+{
+	struct mgmt *m = t->data;
+	int rc;
+
+	/* A command in flight is bounded already; its answer re-arms. */
+	if (!mgmt_is_up(m) || m->q_len > 0)
+		return;
+	if ((rc = mgmt_send(m, MGMT_PROBE_COMMAND, MGMT_EXPECT_LINE, NULL,
+	    NULL)) < 0)
+		log_debug("mgmt: cannot probe openvpn: %s", strerror(-rc));
+}
+
+/* A complete line arrived: openvpn is alive; the silence starts anew. */
+static void
+heard(struct mgmt *m)
+{
+	if (m->timing.probe_ms > 0 && m->greeted && m->state == LINK_UP)
+		uv_timer_start(&m->idle_timer, on_idle, m->timing.probe_ms, 0);
+}
+
+/*
+ * A line that is no message: logged, at most MGMT_JUNK_LOG_MAX in a
+ * window, so a peer that writes nothing but junk cannot fill the disk.
+ */
+static void
+note_junk(struct mgmt *m, const char *line)
+{
+	uint64_t now = uv_now(m->loop);
+
+	if (m->junk_since == 0 || now - m->junk_since >= MGMT_JUNK_WINDOW_MS) {
+		if (m->junk_dropped > 0)
+			log_warnx("mgmt: %u more unexpected lines from openvpn "
+			    "were not logged", m->junk_dropped);
+		m->junk_since = now;
+		m->junk_logged = m->junk_dropped = 0;
+	}
+	if (m->junk_logged >= MGMT_JUNK_LOG_MAX) {
+		m->junk_dropped++;
+		return;
+	}
+	m->junk_logged++;
+	log_warnx("mgmt: unexpected line from openvpn: %s", line);
 }
 
 static void
@@ -227,8 +326,7 @@ send_head(struct mgmt *m)
 	m->in_flight = true;
 	mgmt_proto_expect(m->proto, p->expect);
 	log_debug("mgmt: > %.*s", (int)p->len - 1, p->cmd);
-	uv_timer_start(&m->cmd_timer, on_cmd_timeout, MGMT_COMMAND_TIMEOUT_MS,
-	    0);
+	uv_timer_start(&m->cmd_timer, on_cmd_timeout, m->timing.answer_ms, 0);
 }
 
 static int
@@ -236,18 +334,19 @@ on_proto_msg(const struct mgmt_msg *msg, void *arg)
 {
 	struct mgmt *m = arg;
 
+	heard(m);
 	if (msg->type == MGMT_MSG_RESPONSE) {
 		struct pending p;
 
 		if (!m->in_flight || head(m) == NULL) {
-			log_warnx("mgmt: answer with no command in flight: %s",
-			    msg->line);
+			note_junk(m, msg->line);
 			return 0;
 		}
 		p = *head(m);
 		head(m)->cmd = NULL;
 		pop_head(m);
 		uv_timer_stop(&m->cmd_timer);
+		m->bad_links = 0;	/* a whole exchange: it speaks */
 		log_debug("mgmt: < %s %s (%zu lines)", msg->u.response.ok ?
 		    "ok" : "error", msg->u.response.text,
 		    msg->u.response.nlines);
@@ -262,6 +361,8 @@ on_proto_msg(const struct mgmt_msg *msg, void *arg)
 	if (msg->type == MGMT_MSG_INFO && !m->greeted) {
 		m->greeted = true;
 		m->retry_ms = 50;
+		uv_timer_stop(&m->cmd_timer);
+		heard(m);
 		log_info("mgmt: connected to openvpn: %s", msg->u.text);
 		if (m->cb.on_up != NULL)
 			m->cb.on_up(m->arg);
@@ -270,7 +371,7 @@ on_proto_msg(const struct mgmt_msg *msg, void *arg)
 		send_head(m);
 	}
 	if (msg->type == MGMT_MSG_UNEXPECTED) {
-		log_warnx("mgmt: unexpected line from openvpn: %s", msg->line);
+		note_junk(m, msg->line);
 		return 0;
 	}
 	if (m->cb.on_msg != NULL)
@@ -306,8 +407,17 @@ on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 	rc = mgmt_proto_feed(m->proto, buf->base, (size_t)n, on_proto_msg, m,
 	    &err);
 	if (rc < 0) {
+		char why[256];
+
 		log_warnx("mgmt: protocol error from openvpn: %s", err.reason);
-		link_close(m, "protocol error");
+		if (++m->bad_links < MGMT_BAD_LINKS_MAX) {
+			link_close(m, "protocol error");
+			return;
+		}
+		snprintf(why, sizeof(why), "sent unreadable data on its "
+		    "management socket %u times in a row (%s)", m->bad_links,
+		    err.reason);
+		link_stuck(m, why);
 	}
 }
 
@@ -325,11 +435,16 @@ on_connected(uv_connect_t *req, int status)
 		return;
 	}
 	m->state = LINK_UP;
+	m->stuck = false;
 	if ((rc = uv_read_start((uv_stream_t *)&m->pipe, on_alloc,
 	    on_read)) < 0) {
 		log_warnx("mgmt: read %s: %s", m->path, uv_strerror(rc));
 		link_close(m, uv_strerror(rc));
+		return;
 	}
+	/* A frozen openvpn still completes connects (the kernel's backlog):
+	 * only its greeting shows that it runs. */
+	uv_timer_start(&m->cmd_timer, on_cmd_timeout, m->timing.answer_ms, 0);
 }
 
 void
@@ -359,6 +474,7 @@ mgmt_disconnect(struct mgmt *m)
 	m->want = false;
 	uv_timer_stop(&m->retry);
 	m->retry_ms = 50;
+	m->bad_links = 0;	/* the next link is to a new openvpn */
 	link_close(m, "disconnected by supportvpnd");
 }
 
@@ -374,6 +490,7 @@ mgmt_free(struct mgmt *m)
 	link_close(m, "shutting down");
 	uv_close((uv_handle_t *)&m->retry, on_handle_closed);
 	uv_close((uv_handle_t *)&m->cmd_timer, on_handle_closed);
+	uv_close((uv_handle_t *)&m->idle_timer, on_handle_closed);
 }
 
 int

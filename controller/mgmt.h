@@ -2,8 +2,9 @@
 /*
  * The libuv link to openvpn's management socket: connects (and retries
  * with capped backoff while asked to), frames bytes through mgmt_proto,
- * keeps one command in flight with a bounded FIFO behind it, and hands
- * real-time notifications to its owner.
+ * keeps one command in flight with a bounded FIFO behind it, hands
+ * real-time notifications to its owner, and watches that openvpn still
+ * answers (a probe after silence, a bound on every answer).
  */
 #ifndef SUPPORTVPN_MGMT_H
 #define SUPPORTVPN_MGMT_H
@@ -16,8 +17,21 @@
 
 /* Most commands queued behind the one in flight. */
 #define MGMT_MAX_PENDING	64
-/* A command openvpn has not answered after this long resets the link. */
-#define MGMT_COMMAND_TIMEOUT_MS	30000
+/* The command that asks an idle openvpn whether it is still there. */
+#define MGMT_PROBE_COMMAND	"pid"
+/* Links in a row that end in unreadable data before openvpn counts as
+ * unusable (on_stuck). */
+#define MGMT_BAD_LINKS_MAX	3
+
+/* How openvpn's liveness is watched. */
+struct mgmt_timing {
+	/* Silence (no complete line) after which an idle link sends
+	 * MGMT_PROBE_COMMAND; 0: no probe. */
+	unsigned	probe_ms;
+	/* The greeting after connecting, and the answer to every command,
+	 * must arrive within this; otherwise openvpn is stuck. > 0. */
+	unsigned	answer_ms;
+};
 
 struct mgmt;
 
@@ -36,11 +50,21 @@ struct mgmt_callbacks {
 	void	(*on_down)(const char *why, void *arg);
 	/* A real-time notification (">..." line). */
 	void	(*on_msg)(const struct mgmt_msg *msg, void *arg);
+	/*
+	 * openvpn accepts the connection but is unusable: no greeting or no
+	 * answer within answer_ms (hung, or stopped), or unreadable data on
+	 * MGMT_BAD_LINKS_MAX links in a row. why (borrowed) says which, as a
+	 * phrase after "openvpn". The link is being closed; restarting
+	 * openvpn is the owner's business. May be NULL: then the link is only
+	 * reset, with a warning.
+	 */
+	void	(*on_stuck)(const char *why, void *arg);
 };
 
-/* A link for the socket at path, idle until mgmt_connect. NULL + errno. */
+/* A link for the socket at path, idle until mgmt_connect; t is copied.
+ * NULL + errno. */
 struct mgmt *mgmt_new(uv_loop_t *loop, const char *path,
-    const struct mgmt_callbacks *cb, void *arg);
+    const struct mgmt_timing *t, const struct mgmt_callbacks *cb, void *arg);
 /* Closes the link; memory is released once libuv is done. NULL-safe. */
 void	mgmt_free(struct mgmt *m);
 /* Starts connecting, retrying every 50 ms .. 1 s until it succeeds. */

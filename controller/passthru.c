@@ -17,10 +17,13 @@
 
 #include "log.h"
 #include "passthru.h"
+#include "ratelimit.h"
 #include "rocmd.h"
 #include "vpn.h"
 
 #define PASSTHRU_MAX_BACKLOG	(1024 * 1024)
+#define PT_STR(x)		#x
+#define PT_XSTR(x)		PT_STR(x)
 
 struct pt_client;
 
@@ -49,6 +52,7 @@ struct passthru {
 	struct pt_client	*clients;
 	unsigned		 nclients;
 	unsigned		 nhandles;
+	struct rl_budget	 refused_log;
 };
 
 static void pt_process(struct pt_client *c);
@@ -278,6 +282,50 @@ on_refused_closed(uv_handle_t *h)
 }
 
 static void
+on_refused_written(uv_write_t *req, int status)
+{
+	uv_close((uv_handle_t *)req->handle, on_refused_closed);
+	free(req);
+}
+
+/* One client too many: an ERROR line in openvpn's framing, then close. */
+static void
+refuse(struct passthru *p, uv_stream_t *server)
+{
+	static char line[] = "ERROR: too many clients of the pass-through "
+	    "(at most " PT_XSTR(PASSTHRU_MAX_CLIENTS) "); try again later "
+	    "(supportvpnd)\r\n";
+	uv_write_t *req;
+	uv_pipe_t *tmp;
+	uv_buf_t buf;
+	unsigned missed = 0;
+
+	if (rl_budget_take(&p->refused_log, (int64_t)uv_now(p->loop), 10,
+	    10000, &missed)) {
+		if (missed > 0)
+			log_warnx("passthru: %u more refused connections were "
+			    "not logged", missed);
+		log_warnx("passthru: refusing a connection: %u open (at most "
+		    "%d)", p->nclients, PASSTHRU_MAX_CLIENTS);
+	}
+	if ((tmp = malloc(sizeof(*tmp))) == NULL)
+		return;
+	uv_pipe_init(p->loop, tmp, 0);
+	tmp->data = p;
+	p->nhandles++;
+	buf = uv_buf_init(line, sizeof(line) - 1);
+	if (uv_accept(server, (uv_stream_t *)tmp) < 0 ||
+	    (req = malloc(sizeof(*req))) == NULL) {
+		uv_close((uv_handle_t *)tmp, on_refused_closed);
+		return;
+	}
+	if (uv_write(req, (uv_stream_t *)tmp, &buf, 1, on_refused_written) < 0) {
+		free(req);
+		uv_close((uv_handle_t *)tmp, on_refused_closed);
+	}
+}
+
+static void
 on_server_closed(uv_handle_t *h)
 {
 	released(h->data);
@@ -288,21 +336,12 @@ on_connection(uv_stream_t *server, int status)
 {
 	struct passthru *p = server->data;
 	struct pt_client *c;
-	uv_pipe_t *tmp;
 
 	if (status < 0)
 		return;
 	if (p->nclients >= PASSTHRU_MAX_CLIENTS ||
 	    (c = calloc(1, sizeof(*c))) == NULL) {
-		log_warnx("passthru: refusing a connection: %u open",
-		    p->nclients);
-		if ((tmp = malloc(sizeof(*tmp))) == NULL)
-			return;
-		uv_pipe_init(p->loop, tmp, 0);
-		tmp->data = p;
-		p->nhandles++;
-		(void)uv_accept(server, (uv_stream_t *)tmp); /* to close it */
-		uv_close((uv_handle_t *)tmp, on_refused_closed);
+		refuse(p, server);
 		return;
 	}
 	c->p = p;

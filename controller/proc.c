@@ -620,18 +620,48 @@ is_our_openvpn(int pid, const char *sock)
 	return found;
 }
 
+/*
+ * Gone, or exited and not yet reaped: a stale openvpn is an orphan, and
+ * its new parent (init, or whoever) reaps it when it gets round to it,
+ * if ever. A zombie holds no socket and no file; kill(pid, 0) still
+ * finds it, /proc/<pid>/stat says 'Z'.
+ */
+static bool
+pid_gone(int pid)
+{
+	char path[64], buf[512], *p;
+	ssize_t n;
+	int fd;
+
+	if (kill(pid, 0) < 0 && errno == ESRCH)
+		return true;
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return errno == ENOENT;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	buf[n] = '\0';
+	/* "pid (comm) S ...": comm may hold ')', the state follows the
+	 * last one. */
+	if ((p = strrchr(buf, ')')) == NULL || p[1] != ' ')
+		return false;
+	return p[2] == 'Z' || p[2] == 'X';
+}
+
 static bool
 wait_gone(int pid, int ms)
 {
-	struct timespec ts = { 0, 50 * 1000 * 1000 };
+	struct timespec ts = { 0, 20 * 1000 * 1000 };
 	int waited;
 
-	for (waited = 0; waited < ms; waited += 50) {
-		if (kill(pid, 0) < 0 && errno == ESRCH)
+	for (waited = 0; waited < ms; waited += 20) {
+		if (pid_gone(pid))
 			return true;
 		nanosleep(&ts, NULL);
 	}
-	return kill(pid, 0) < 0 && errno == ESRCH;
+	return pid_gone(pid);
 }
 
 int

@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* A login failure limiter: sliding window, doubling lock-outs, no I/O. */
+/*
+ * A failure limiter (sliding window, doubling lock-outs) and a budget for
+ * repeated log lines; no I/O, no clock of their own.
+ */
 #include <errno.h>
 #include <limits.h>
 #include <stddef.h>
@@ -108,4 +111,24 @@ rl_success(struct ratelimit *r, int64_t now)
 {
 	forget_failures(r);
 	r->streak = 0;
+}
+
+bool
+rl_budget_take(struct rl_budget *b, int64_t now, unsigned burst,
+    int64_t window_ms, unsigned *missed)
+{
+	if (!b->started || now - b->since >= window_ms) {
+		b->started = true;
+		b->since = now;
+		b->used = 0;
+	}
+	if (b->used >= burst) {
+		if (b->missed < UINT_MAX)
+			b->missed++;
+		return false;
+	}
+	b->used++;
+	*missed = b->missed;
+	b->missed = 0;
+	return true;
 }

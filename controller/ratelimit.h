@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * A failure limiter for logins, without I/O or clocks: the caller passes
+ * A failure limiter for logins and the API token, and a budget for log
+ * lines an outsider can repeat; without I/O or clocks: the caller passes
  * the time in milliseconds, >= 0 and never going back (a monotonic clock
  * such as uv_now(); not the wall clock, which can jump).
  *
@@ -78,5 +79,25 @@ void	rl_failure(struct ratelimit *r, int64_t now);
  * attempts are not checked) is left to run out.
  */
 void	rl_success(struct ratelimit *r, int64_t now);
+
+/*
+ * A budget for a log line that an outsider can make us repeat (a refused
+ * connection, a dropped datagram): at most burst lines per window_ms;
+ * the ones over it are only counted. Zero-initialise it.
+ */
+struct rl_budget {
+	int64_t		since;		/* start of the current window */
+	unsigned	used;		/* lines logged in it */
+	unsigned	missed;		/* lines not logged since the last */
+	bool		started;
+};
+
+/*
+ * May a line be logged at now (same clock rules as above)? When true,
+ * *missed gets the number of lines suppressed before it (to be reported
+ * with it) and the count starts again; when false, the line is counted.
+ */
+bool	rl_budget_take(struct rl_budget *b, int64_t now, unsigned burst,
+	    int64_t window_ms, unsigned *missed);
 
 #endif

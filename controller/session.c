@@ -577,6 +577,7 @@ session_start(struct session *s, json_t *by, bool when_possible,
 {
 	int64_t now = util_now_ms();
 	json_t *rec;
+	int rc;
 
 	/* A start while the expired session stops begins a new one; while
 	 * the owner's stop is under way, it overrides that stop. */
@@ -631,7 +632,12 @@ session_start(struct session *s, json_t *by, bool when_possible,
 	    "duration_s", (json_int_t)duration_s,
 	    "expires_at", time_json(s->expires_ms));
 	(void)audit_set_open_session(s->audit, s->id);
-	if (save_state(s) < 0 || record(s, "activated", rec, true) < 0) {
+	/* record() steals rec; if it is not reached, rec is ours to drop. */
+	if ((rc = save_state(s)) < 0)
+		json_decref(rec);
+	else
+		rc = record(s, "activated", rec, true);
+	if (rc < 0) {
 		drop_state(s);
 		(void)audit_set_open_session(s->audit, NULL);
 		json_decref(s->started_by);

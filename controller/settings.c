@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
@@ -115,6 +116,14 @@ settings_save(const char *path, const struct settings *s)
 	rc = util_write_atomic(path, text, strlen(text), 0600, true);
 	free(text);
 	return rc;
+}
+
+int
+settings_remove(const char *path)
+{
+	if (unlink(path) < 0 && errno != ENOENT)
+		return -errno;
+	return util_fsync_dir(path);
 }
 
 int

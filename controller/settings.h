@@ -25,6 +25,12 @@ int	settings_parse(const char *text, size_t len, struct settings *s,
 	    char *why, size_t whylen);
 /* Writes s to path atomically (temp, fsync, rename, fsync dir). 0/-errno. */
 int	settings_save(const char *path, const struct settings *s);
+/*
+ * Removes path (durably: the directory is fsynced), which reads as the
+ * defaults, everything off. Needs no free space, so it works where
+ * settings_save fails on a full disk. 0 (also when absent) or -errno.
+ */
+int	settings_remove(const char *path);
 /* Renames path to path.corrupt, replacing an older one. 0 or -errno. */
 int	settings_set_aside(const char *path);
 

@@ -294,7 +294,7 @@ util_dgram_recv(int fd, void *buf, size_t len, struct util_sender *from)
 	while (n < 0 && errno == EINTR);
 	if (n < 0)
 		return errno == EWOULDBLOCK ? -EAGAIN : -errno;
-	if (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC))
+	if (mh.msg_flags & MSG_CTRUNC)
 		return -EMSGSIZE;
 	for (c = CMSG_FIRSTHDR(&mh); c != NULL; c = CMSG_NXTHDR(&mh, c))
 		if (c->cmsg_level == SOL_SOCKET &&
@@ -305,7 +305,8 @@ util_dgram_recv(int fd, void *buf, size_t len, struct util_sender *from)
 			from->pid = cred.pid;
 			from->uid = cred.uid;
 		}
-	return n;
+	/* Too long: dropped, but who sent it is worth a log line. */
+	return (mh.msg_flags & MSG_TRUNC) ? -EMSGSIZE : n;
 }
 
 json_t *

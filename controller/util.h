@@ -83,7 +83,8 @@ int	util_dgram_listen(const char *path, unsigned mode);
 /*
  * Receives one datagram into buf (len bytes) with its sender. The length,
  * -EAGAIN when none is waiting, -EMSGSIZE when it (or its credentials)
- * did not fit and was dropped, or another -errno.
+ * did not fit and was dropped (from still names a sender whose
+ * credentials came), or another -errno.
  */
 ssize_t	util_dgram_recv(int fd, void *buf, size_t len,
 	    struct util_sender *from);

@@ -82,6 +82,8 @@ struct vpn {
 	char			 ovpn_version[64];
 	char			 exit_why[1200];
 	char			 fatal[512];	/* >FATAL: of this openvpn */
+	/* Why we kill this openvpn (it stopped answering); "" if we do not. */
+	char			 kill_why[400];
 
 	char			 tun_ip[64];
 	char			 remote_ip[64];
@@ -838,18 +840,52 @@ on_mgmt_down(const char *why, void *arg)
 {
 	struct vpn *v = arg;
 
-	if (v->ovpn_running && !v->shutting_down)
+	if (v->ovpn_running && !v->shutting_down && v->kill_why[0] == '\0')
 		log_warnx("vpn: lost openvpn's management link: %s; "
 		    "reconnecting", why);
 	/* What openvpn does now is learned again when the link is back. */
 	v->held = false;
 	v->release_pending = false;
 	uv_timer_stop(&v->release_timer);
+	if (v->kill_why[0] != '\0') {
+		/* on_mgmt_stuck: it is being killed, not reconnecting. */
+		if (v->state == VPN_CONNECTED) {
+			clear_tunnel(v);
+			set_state(v, VPN_RECONNECTING, "%s; restarting it",
+			    v->kill_why);
+		}
+		return;
+	}
 	/* --management-signal: openvpn drops the tunnel and restarts. */
 	if (v->ovpn_running && !v->shutting_down && v->state == VPN_CONNECTED) {
 		clear_tunnel(v);
 		set_state(v, VPN_RECONNECTING, "lost openvpn's management link "
 		    "(%s); openvpn restarts the connection", why);
+	}
+}
+
+/*
+ * openvpn no longer answers on its management socket (hung, or stopped:
+ * openvpn is single-threaded, so the tunnel is stuck too) or writes only
+ * garbage there. A new openvpn is the way out: SIGKILL works on a stopped
+ * process as well, proc restarts it, and the hold that follows restores
+ * what the owner wants (released if up, held otherwise).
+ */
+static void
+on_mgmt_stuck(const char *why, void *arg)
+{
+	struct vpn *v = arg;
+	int rc;
+
+	if (!v->ovpn_running || v->shutting_down || v->kill_why[0] != '\0')
+		return;
+	snprintf(v->kill_why, sizeof(v->kill_why), "openvpn (pid %d) %s",
+	    v->ovpn_pid, why);
+	log_error("vpn: %s; killing it and starting a new one", v->kill_why);
+	if ((rc = proc_kill(v->proc, SIGKILL)) < 0) {
+		log_warnx("vpn: cannot kill openvpn (pid %d): %s", v->ovpn_pid,
+		    uv_strerror(rc));
+		v->kill_why[0] = '\0';
 	}
 }
 
@@ -864,7 +900,9 @@ on_proc_started(int pid, void *arg)
 	v->ovpn_pid = pid;
 	v->held = false;
 	v->seen_hold = false;
-	v->fatal[0] = '\0';
+	v->fatal[0] = v->kill_why[0] = '\0';
+	/* A new process counts its traffic from zero. */
+	v->bytes_in = v->bytes_out = v->base_in = v->base_out = 0;
 	v->ovpn_state[0] = v->ovpn_detail[0] = '\0';
 	emit(v, "openvpn", json_pack("{s:s, s:b, s:i}", "kind", "process",
 	    "running", 1, "pid", pid));
@@ -898,8 +936,12 @@ on_proc_exited(int pid, int64_t exit_status, int term_signal, const char *why,
 	emit(v, "openvpn", ev);
 	if (v->shutting_down)
 		return;
-	/* openvpn's >FATAL: says more than its exit status. */
-	if (v->fatal[0] != '\0' && term_signal != 0)
+	/* Our reason for a kill, or openvpn's >FATAL:, says more than its
+	 * exit status. */
+	if (v->kill_why[0] != '\0' && term_signal == SIGKILL)
+		snprintf(v->exit_why, sizeof(v->exit_why), "%s, so it was "
+		    "killed", v->kill_why);
+	else if (v->fatal[0] != '\0' && term_signal != 0)
 		snprintf(v->exit_why, sizeof(v->exit_why), "openvpn was killed "
 		    "by signal %d after a fatal error: %s", term_signal,
 		    v->fatal);
@@ -907,7 +949,10 @@ on_proc_exited(int pid, int64_t exit_status, int term_signal, const char *why,
 		snprintf(v->exit_why, sizeof(v->exit_why), "openvpn exited with "
 		    "status %lld after a fatal error: %s",
 		    (long long)exit_status, v->fatal);
-	log_warnx("vpn: %s", v->exit_why);
+	/* A kill of ours was logged when it was decided. */
+	if (v->kill_why[0] == '\0')
+		log_warnx("vpn: %s", v->exit_why);
+	v->kill_why[0] = '\0';
 	if (restart_ms >= 0)
 		set_state(v, VPN_FAILED, "%s; restarting it in %.1f s",
 		    v->exit_why, (double)restart_ms / 1000.0);
@@ -1122,9 +1167,24 @@ persist(struct vpn *v, bool swp)
 	if (v->settings.start_when_possible == swp)
 		return 0;
 	s.start_when_possible = swp;
-	if ((rc = settings_save(v->cfg->settings_file, &s)) < 0) {
+	if ((rc = settings_save(v->cfg->settings_file, &s)) < 0 && !swp &&
+	    settings_remove(v->cfg->settings_file) == 0) {
+		/* A full disk must not undo the owner's stop: with no file,
+		 * nothing starts after a restart either. */
+		log_warnx("settings: cannot write %s (%s); removed it instead:"
+		    " start when possible is off", v->cfg->settings_file,
+		    strerror(-rc));
+		rc = 0;
+	}
+	if (rc < 0) {
 		log_error("settings: cannot write %s: %s",
 		    v->cfg->settings_file, strerror(-rc));
+		/* Off holds for this run all the same (fail closed); the
+		 * caller tells the owner that it may not survive a restart. */
+		if (!swp) {
+			v->settings = s;
+			schedule_checks(v);
+		}
 		return rc;
 	}
 	v->settings = s;
@@ -1296,6 +1356,9 @@ int
 vpn_openvpn_command(struct vpn *v, const char *cmd, enum mgmt_expect e,
     mgmt_resp_fn fn, void *arg)
 {
+	if (mgmt_is_up(v->mgmt) &&
+	    mgmt_pending(v->mgmt) >= VPN_OPENVPN_MAX_PENDING)
+		return -EBUSY;
 	return mgmt_send(v->mgmt, cmd, e, fn, arg);
 }
 
@@ -1371,11 +1434,16 @@ vpn_new(uv_loop_t *loop, const struct config *cfg,
 		.on_up = on_mgmt_up,
 		.on_down = on_mgmt_down,
 		.on_msg = on_mgmt_msg,
+		.on_stuck = on_mgmt_stuck,
 	};
 	static const struct proc_callbacks pcb = {
 		.on_started = on_proc_started,
 		.on_exited = on_proc_exited,
 		.on_line = on_proc_line,
+	};
+	struct mgmt_timing mt = {
+		.probe_ms = (unsigned)cfg->probe_interval_s * 1000,
+		.answer_ms = (unsigned)cfg->answer_timeout_ms,
 	};
 	struct vpn *v;
 
@@ -1389,7 +1457,7 @@ vpn_new(uv_loop_t *loop, const struct config *cfg,
 	snprintf(v->stop_why, sizeof(v->stop_why), "stopped by the owner");
 	v->since_ms = util_now_ms();
 	snprintf(v->detail, sizeof(v->detail), "starting openvpn");
-	if ((v->mgmt = mgmt_new(loop, cfg->mgmt_sock, &mcb, v)) == NULL ||
+	if ((v->mgmt = mgmt_new(loop, cfg->mgmt_sock, &mt, &mcb, v)) == NULL ||
 	    (v->proc = proc_new(loop, cfg, &pcb, v)) == NULL) {
 		mgmt_free(v->mgmt);
 		free(v);
@@ -1469,7 +1537,8 @@ vpn_boot(struct vpn *v)
 	 * With the plugin, openvpn may run unprivileged: it must reach the
 	 * consent record and the events socket (by name only: 0711).
 	 */
-	if ((rc = prepare_dir(v->cfg->state_dir, "state_dir", 0700)) < 0 ||
+	if ((rc = prepare_dir(v->cfg->state_dir, "state_dir",
+	    v->cfg->state_dir_mode)) < 0 ||
 	    (rc = prepare_dir(v->cfg->run_dir, "run_dir", with_plugin(v) ?
 	    0711 : 0700)) < 0)
 		return rc;

@@ -117,8 +117,17 @@ int	vpn_stop_why(struct vpn *v, const char *why, vpn_done_fn done,
 /* The callback of w will not be called; w is invalid afterwards. */
 void	vpn_waiter_cancel(struct vpn_waiter *w);
 
+/*
+ * Commands of the API's and the pass-through's clients may fill the
+ * management FIFO only up to here; the rest is kept for supportvpnd's own
+ * (hold release, hold on, signal, the link's set-up), so that a crowd of
+ * readers waiting on a slow openvpn cannot make a start or a stop fail.
+ */
+#define VPN_OPENVPN_MAX_PENDING	(MGMT_MAX_PENDING - 16)
+
 /* Forwards a management command (read-only ones only; the caller checks).
- * As mgmt_send; -ENOTCONN while openvpn's interface is not connected. */
+ * As mgmt_send; -ENOTCONN while openvpn's interface is not connected,
+ * -EBUSY with VPN_OPENVPN_MAX_PENDING commands pending. */
 int	vpn_openvpn_command(struct vpn *v, const char *cmd, enum mgmt_expect e,
 	    mgmt_resp_fn fn, void *arg);
 /* The prerequisite checks this vpn decides with. Borrowed. */

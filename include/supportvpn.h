@@ -10,6 +10,7 @@
 
 #define SUPPORTVPN_API_DEFAULT_HOST	"127.0.0.1"
 #define SUPPORTVPN_API_DEFAULT_PORT	7515
+#define SUPPORTVPN_HTTP_DEFAULT_PORT	7516
 /* One JSON object per line, in both directions, at most this long. */
 #define SUPPORTVPN_API_MAX_LINE		(64 * 1024)
 

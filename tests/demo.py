@@ -70,18 +70,22 @@ def show_output(text):
 
 
 def ctl(bed, app, *args, stream=False, timeout=90):
-    """Runs supportvpnctl in the appliance namespace, shows its output."""
+    """Runs supportvpnctl in the appliance namespace, shows its output.
+    It reads the appliance's configuration (for the API token file) from
+    $SUPPORTVPND_CONFIG, as on an appliance from /etc/supportvpn."""
     argv = [tb.supportvpnctl_path()] + list(args)
     show_cmd("appliance", ["supportvpnctl"] + list(args))
     full = ["ip", "netns", "exec", app.ns] + argv
+    env = dict(os.environ, SUPPORTVPND_CONFIG=app.config_path)
     if not stream:
         r = subprocess.run(full, capture_output=True, text=True,
-                           timeout=timeout)
+                           timeout=timeout, env=env)
         show_output(r.stdout + r.stderr)
         return r.returncode, r.stdout
     # Show progress as it comes.
     p = subprocess.Popen(full, stdout=subprocess.PIPE,
-                         stderr=subprocess.STDOUT, text=True, bufsize=1)
+                         stderr=subprocess.STDOUT, text=True, bufsize=1,
+                         env=env)
     out = []
     deadline = time.monotonic() + timeout
     for line in p.stdout:

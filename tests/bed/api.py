@@ -11,6 +11,10 @@ import time
 
 from . import netns as nx
 
+# The commands that change state and need the API token (as marked
+# API_CHANGES in controller/api_req.c). ApiClient adds its token to these.
+CHANGING_COMMANDS = frozenset({"start", "stop", "extend", "auth"})
+
 
 def is_event(msg):
     """Events carry "event"; answers carry "ok" with "result" or "error".
@@ -39,12 +43,18 @@ class ApiClosed(ApiError):
 class ApiClient:
     """One connection. Answers are matched to requests by id; events (after
     subscribe) are collected in self.events; answers without a matching
-    waiter are kept in self.answers."""
+    waiter are kept in self.answers.
 
-    def __init__(self, sock, timeout=10.0, name="api"):
+    `token` (the API token, or None) is added as "token" to every request
+    of a command in CHANGING_COMMANDS that does not name one itself; a
+    request that passes token=None is sent without one, token="..." with
+    that one (on any command)."""
+
+    def __init__(self, sock, timeout=10.0, name="api", token=None):
         self.sock = sock
         self.timeout = timeout
         self.name = name
+        self.token = token
         self.buf = b""
         self.events = []          # every event seen
         self._unread_events = []  # events not yet consumed by wait_event
@@ -54,9 +64,10 @@ class ApiClient:
         self._next_id = 1
 
     @classmethod
-    def connect(cls, ns, host="127.0.0.1", port=7515, timeout=10.0, name="api"):
+    def connect(cls, ns, host="127.0.0.1", port=7515, timeout=10.0, name="api",
+                token=None):
         s = nx.connect_in(ns, host, port, timeout)
-        return cls(s, timeout, name)
+        return cls(s, timeout, name, token)
 
     def close(self):
         try:
@@ -140,10 +151,16 @@ class ApiClient:
 
     # -- requests ------------------------------------------------------------
     def send(self, cmd, id=None, **args):
-        """Sends a request without waiting; returns its id."""
+        """Sends a request without waiting; returns its id. The token: see
+        the class."""
         if id is None:
             id = self._next_id
             self._next_id += 1
+        if "token" in args:
+            if args["token"] is None:
+                del args["token"]
+        elif cmd in CHANGING_COMMANDS and self.token is not None:
+            args["token"] = self.token
         req = {"id": id, "cmd": cmd}
         req.update(args)
         self.send_obj(req)

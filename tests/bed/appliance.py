@@ -10,6 +10,9 @@ import subprocess
 
 from . import netns as nx
 from .api import ApiClient, ApiError
+from .web import WebClient
+
+AUTO = object()     # Appliance.api(token=AUTO): the appliance's own token
 from .core import CLOUD_URL, HUB_IP, OPENVPN, BedError, tail, wait_until
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(
@@ -42,11 +45,12 @@ def client_config(pki, name="appliance-0001", remote=HUB_IP, port=1194,
 
     hub_checks=False leaves out openvpn's own hub-certificate options
     (remote-cert-tls, verify-x509-name): with the plugin, its policy alone
-    must keep rogue hubs out. `ca` names a Pki certificate or bundle."""
-    lines = [
-        "client",
-        "dev tun",
-        f"remote {remote} {port} {proto}",
+    must keep rogue hubs out. `ca` names a Pki certificate or bundle.
+    `remote` may be a list of addresses: openvpn tries them in order."""
+    remotes = [remote] if isinstance(remote, str) else list(remote)
+    lines = ["client", "dev tun"]
+    lines += [f"remote {r} {port} {proto}" for r in remotes]
+    lines += [
         "nobind",
         f"ca {pki.crt(ca)}",
         f"cert {pki.crt(name)}",
@@ -102,6 +106,9 @@ class Appliance:
     replaces the generated client config; `config_extra` is merged into the
     supportvpnd config (dicts merge, other values replace).
 
+    HTTP listens on 127.0.0.1:`http_port` (default api_port + 1000, so
+    two appliances in one namespace do not collide); `web()` is its client.
+
     plugin=True runs openvpn with the real plugin (build dir's
     openvpn-plugin-supportvpn.so): config openvpn.plugin and plugin.policy,
     and a client config without remote-cert-tls/verify-x509-name, so the
@@ -113,6 +120,15 @@ class Appliance:
     the way to run_dir and the policy are made traversable (0711), as /run
     and /etc are on an appliance, so an openvpn that dropped to `user
     nobody` still reaches the consent record, events.sock and the policy.
+
+    `programs` replaces the build dir's programs (keys supportvpnd,
+    supportvpnctl, plugin: paths, e.g. of an installed copy); `wrapper` is
+    an argv that runs supportvpnd (e.g. setpriv with a capability set).
+
+    state_tmpfs="256k" puts state_dir on a tmpfs of that size in a mount
+    namespace of its own (bed.PrivateTmpfs, in `self.tmpfs`): supportvpnd
+    runs inside it, and it outlives restarts of the daemon; state_path()
+    reaches its files from the test.
     """
 
     _count = 0
@@ -121,7 +137,8 @@ class Appliance:
                  api_port=7515, client_text=None, client_extra=(),
                  config_extra=None, remote=HUB_IP, plugin=False, policy=None,
                  server_names=SERVER_NAMES, roots=("ca",), client_ca="ca",
-                 env=None, run_dir=None):
+                 env=None, run_dir=None, programs=None, wrapper=(),
+                 state_tmpfs=None, http_port=None):
         Appliance._count += 1
         self.bed, self.role, self.name = bed, role, name
         self.ns = bed.ns(role)
@@ -138,7 +155,15 @@ class Appliance:
         self.policy_path = os.path.join(self.dir, "policy.json")
         self.plugin = plugin
         self.api_port = api_port
+        # HTTP next to the API, far enough that the bench's daemons (API
+        # on 7516 and 7517) do not collide with each other's.
+        self.http_port = http_port or api_port + 1000
         self.env = dict(env or {})
+        self.programs = {"supportvpnd": supportvpnd_path(),
+                         "supportvpnctl": supportvpnctl_path(),
+                         "plugin": plugin_path()}
+        self.programs.update(programs or {})
+        self.wrapper = list(wrapper)
         self.proc = None
         self.starts = 0
         self.sigterm_exits = []    # exit status after each SIGTERM stop
@@ -146,8 +171,12 @@ class Appliance:
             raise BedError(f"appliance directory {self.dir} already in use")
         os.makedirs(self.state_dir)
         os.makedirs(self.run_dir)
+        self.tmpfs = None
+        if state_tmpfs is not None:
+            self.tmpfs = bed.private_tmpfs(role, self.state_dir, state_tmpfs)
         self.config = {
             "api": {"listen": f"127.0.0.1:{api_port}"},
+            "http": {"listen": f"127.0.0.1:{self.http_port}"},
             "state_dir": self.state_dir,
             "run_dir": self.run_dir,
             "log_file": self.log_path,
@@ -164,7 +193,7 @@ class Appliance:
             else:
                 write_policy(self.policy_path, bed.pki, server_names, roots,
                              doc=policy)
-            self.config["openvpn"]["plugin"] = plugin_path()
+            self.config["openvpn"]["plugin"] = self.programs["plugin"]
             self.config["plugin"] = {"policy": self.policy_path}
             for d in (bed.dir, self.dir, os.path.dirname(self.run_dir)):
                 os.chmod(d, 0o711)
@@ -187,9 +216,15 @@ class Appliance:
         with open(self.client_path, "w") as f:
             f.write(text)
 
+    def state_path(self, name=""):
+        """Where this process finds state_dir/name as supportvpnd sees it
+        (through the tmpfs's namespace with state_tmpfs)."""
+        path = os.path.join(self.state_dir, name) if name else self.state_dir
+        return self.tmpfs.view(path) if self.tmpfs is not None else path
+
     @property
     def settings_path(self):
-        return os.path.join(self.state_dir, "settings.json")
+        return self.state_path("settings.json")
 
     @property
     def mgmt_path(self):
@@ -210,6 +245,20 @@ class Appliance:
     def openvpn_sock(self):
         """openvpn's own management socket (supportvpnd is its client)."""
         return os.path.join(self.run_dir, "openvpn.sock")
+
+    @property
+    def token_path(self):
+        """The API token file (api.token_file, else state_dir/api.token)."""
+        return (self.config.get("api", {}).get("token_file") or
+                self.state_path("api.token"))
+
+    def token(self):
+        """The API token supportvpnd made, or None before it made one."""
+        try:
+            with open(self.token_path) as f:
+                return f.read().strip() or None
+        except FileNotFoundError:
+            return None
 
     def settings(self):
         with open(self.settings_path) as f:
@@ -240,16 +289,19 @@ class Appliance:
     def start(self, wait_ready=True, timeout=15, args=()):
         """Starts supportvpnd; with wait_ready, returns once the API answers
         status."""
-        binary = supportvpnd_path()
+        binary = self.programs["supportvpnd"]
         if not os.access(binary, os.X_OK):
             raise BedError(f"{binary} is missing: run make first")
         if self.proc and self.proc.alive():
             raise BedError("supportvpnd already running")
         self.starts += 1
         env = dict(os.environ, **self.env) if self.env else None
+        argv = self.wrapper + [binary, "--config", self.config_path] + \
+            list(args)
+        if self.tmpfs is not None:
+            argv = self.tmpfs.enter + argv
         self.proc = self.bed.spawn(
-            f"{self.tag}-supportvpnd-{self.starts}", self.role,
-            [binary, "--config", self.config_path] + list(args),
+            f"{self.tag}-supportvpnd-{self.starts}", self.role, argv,
             log=self.out_path, env=env)
         with open(self.out_path, "a") as f:
             f.write(f"==== test: started supportvpnd pid {self.proc.pid} "
@@ -313,18 +365,29 @@ class Appliance:
             self.stop(timeout=5)
 
     # -- talking to it -----------------------------------------------------------
-    def api(self, timeout=10.0, name=None):
+    def api(self, timeout=10.0, name=None, token=AUTO):
+        """A connection whose requests that change state carry the API
+        token (read from the token file now); token=None: none, or a
+        given one (see ApiClient)."""
+        if token is AUTO:
+            token = self.token()
         return ApiClient.connect(self.ns, "127.0.0.1", self.api_port, timeout,
-                                 name=name or f"api({self.tag})")
+                                 name=name or f"api({self.tag})", token=token)
 
     def request(self, cmd, timeout=10.0, **args):
-        """One request on a fresh connection; the whole answer dict."""
+        """One request on a fresh connection; the whole answer dict.
+        Commands that change state get the token unless args name one
+        (token=None: send none)."""
         with self.api(timeout=timeout) as c:
             return c.request(cmd, timeout=timeout, **args)
 
     def call(self, cmd, timeout=10.0, **args):
         with self.api(timeout=timeout) as c:
             return c.call(cmd, timeout=timeout, **args)
+
+    def web(self, timeout=10.0):
+        """A client of the HTTP interface (bed.web.WebClient)."""
+        return WebClient(self.ns, self.http_port, timeout=timeout)
 
     def status(self, timeout=10.0):
         return self.call("status", timeout=timeout)
@@ -345,13 +408,29 @@ class Appliance:
         return self.wait_status(lambda s: s.get("vpn") == vpn, timeout,
                                 desc=f"vpn == {vpn!r}")
 
-    def ctl(self, *args, timeout=60, role=None):
-        """build/supportvpnctl ARGS inside the appliance namespace (or
-        <prefix>-<role>)."""
-        argv = [nx.IP, "netns", "exec", self.bed.ns(role or self.role),
-                supportvpnctl_path()] + list(args)
+    def ctl(self, *args, timeout=60, role=None, config=AUTO, user=None,
+            group=None):
+        """supportvpnctl ARGS (the build dir's, or programs') inside the
+        appliance namespace (or <prefix>-<role>). It finds the API token
+        through this appliance's configuration ($SUPPORTVPND_CONFIG), or
+        through `config` (a path;
+        None: supportvpnctl's own default). `user` and `group` (numbers)
+        run it as another user with that one group (setpriv); the files
+        it reads must then be reachable for it."""
+        argv = [nx.IP, "netns", "exec", self.bed.ns(role or self.role)]
+        if user is not None:
+            argv += ["setpriv", f"--reuid={user}",
+                     f"--regid={group if group is not None else user}",
+                     "--clear-groups"]
+        argv += [self.programs["supportvpnctl"]] + list(args)
+        env = dict(os.environ)
+        env.pop("SUPPORTVPND_CONFIG", None)
+        if config is AUTO:
+            config = self.config_path
+        if config is not None:
+            env["SUPPORTVPND_CONFIG"] = config
         return subprocess.run(argv, capture_output=True, text=True,
-                              timeout=timeout)
+                              timeout=timeout, env=env)
 
     # -- observations ------------------------------------------------------------
     def openvpn_pids(self):

@@ -6,6 +6,7 @@ OpenVPN hub, built and torn down by one Bed object (DESIGN.md section 8).
                     default gateway; a routed 192.0.2.254/24 leg to staff
     <prefix>-hub    198.51.100.1: openvpn --mode server, optionally dnsmasq
                     and the "vendor cloud" HTTP endpoint
+    <prefix>-hub2   198.51.100.2: a second hub (optional, start_hub2)
     <prefix>-dev    198.51.100.10: the appliance (supportvpnd + openvpn)
     <prefix>-dev2   198.51.100.11: a second appliance (optional)
     <prefix>-staff  192.0.2.10: a support workstation (optional)
@@ -13,8 +14,8 @@ OpenVPN hub, built and torn down by one Bed object (DESIGN.md section 8).
 start_network() makes dev's network healthy for supportvpnd's prerequisite
 checks (dnsmasq and the cloud in hub, dev's resolv.conf naming dnsmasq);
 tests then break one thing at a time (stop_dns, stop_cloud, cloud_mode,
-silent_dns, set_default_route, write_resolv_conf) and restore_network()
-puts everything back.
+silent_dns, set_default_route, write_resolv_conf, link_down) and
+restore_network() puts everything back.
 
 Each member namespace holds one end of a veth pair (eth0); the other end,
 v-<role>, sits in <prefix>-inet. Every veth is created inside our namespaces,
@@ -32,6 +33,7 @@ where).
 
 import atexit
 import contextlib
+import errno
 import json
 import os
 import re
@@ -56,7 +58,9 @@ INET_GW = "198.51.100.254"
 INET_PREFIX = 24
 STAFF_GW = "192.0.2.254"
 HUB_IP = "198.51.100.1"
-MEMBER_IPS = {"hub": HUB_IP, "dev": "198.51.100.10", "dev2": "198.51.100.11"}
+HUB2_IP = "198.51.100.2"
+MEMBER_IPS = {"hub": HUB_IP, "hub2": HUB2_IP, "dev": "198.51.100.10",
+              "dev2": "198.51.100.11"}
 STAFF_IP = "192.0.2.10"
 TUNNEL_NET = "203.0.113.0"
 TUNNEL_MASK = "255.255.255.0"
@@ -67,7 +71,7 @@ CLOUD_URL = f"http://{CLOUD_HOST}/ip"    # answers the caller's address as text
 SILENT_DNS_IP = "198.51.100.53"          # a DNS "server" that never answers
 NOBODY_IP = "198.51.100.77"              # on the bridge's subnet, held by no one
 
-PREFIX_RE = re.compile(r"^(sv[0-9a-f]{6})-(inet|hub|dev|dev2|staff)$")
+PREFIX_RE = re.compile(r"^(sv[0-9a-f]{6})-(inet|hub|hub2|dev|dev2|staff)$")
 RUN_ROOT = tempfile.gettempdir()
 RUN_DIR_FMT = "supportvpn-bed-{prefix}"
 
@@ -275,13 +279,80 @@ class SilentUdp:
                   ns=self.ns, check=False)
 
 
+class PrivateTmpfs:
+    """A tmpfs of `size` bytes (mount's size=, e.g. "256k") mounted on
+    `path` (which must exist) in a mount namespace of its own, held open
+    by a sleeping process in <prefix>-<role> (made by Bed.private_tmpfs).
+
+    The mount never reaches the host: `ip netns exec` already gives the
+    holder a mount namespace that is a slave of the host's, and the holder
+    unshares a private one from it. The tmpfs lives until the holder and
+    every process that entered its namespace are gone (close() stops the
+    holder; cleanup kills whatever is left in the network namespace), so
+    it survives restarts of a daemon started through `enter`.
+
+        enter       argv prefix that runs a command in the namespace
+                    (nsenter --mount into the holder's)
+        view(p)     the path through which this process reaches p as the
+                    namespace sees it (/proc/<holder>/root/p)
+    """
+
+    def __init__(self, bed, role, path, size):
+        self.path, self.size = os.path.abspath(path), size
+        self.proc = bed.spawn(
+            f"tmpfs-{os.path.basename(self.path)}", role,
+            ["unshare", "--mount", "--propagation", "private", "sh", "-c",
+             'mount -t tmpfs -o "size=$0,mode=0700" supportvpn-test "$1" '
+             '&& exec sleep infinity', size, self.path])
+
+        def mounted():
+            if not self.proc.alive():
+                raise BedError(f"tmpfs holder exited: {tail(self.proc.log)}")
+            try:
+                with open(f"/proc/{self.proc.pid}/mountinfo") as f:
+                    return any(ln.split()[4] == self.path and
+                               "supportvpn-test" in ln for ln in f)
+            except OSError:
+                return False
+        wait_until(mounted, 10, desc=f"tmpfs on {self.path}")
+
+    @property
+    def enter(self):
+        return ["nsenter", f"--target={self.proc.pid}", "--mount", "--"]
+
+    def view(self, path=None):
+        path = self.path if path is None else os.path.abspath(path)
+        return f"/proc/{self.proc.pid}/root{path}"
+
+    def fill(self, name="filler"):
+        """Writes a file until the tmpfs is full; returns its view path.
+        A page freed later (os.truncate) is room for one small file."""
+        dst = self.view(os.path.join(self.path, name))
+        fd = os.open(dst, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        try:
+            while True:
+                os.write(fd, b"\0" * 4096)
+        except OSError as e:
+            if e.errno != errno.ENOSPC:
+                raise
+        finally:
+            os.close(fd)
+        return dst
+
+    def close(self):
+        self.proc.stop()
+
+
 class Hub:
     """A real `openvpn --mode server` in the hub namespace, our child."""
 
     def __init__(self, bed, role="hub", cert="hub", ca="ca", port=1194,
-                 proto="udp", extra=(), name=None):
+                 proto="udp", extra=(), name=None, keepalive=(2, 10)):
         self.bed, self.role, self.cert, self.ca = bed, role, cert, ca
         self.port, self.proto = port, proto
+        # ping, ping-restart: pushed to the clients too, so the second is
+        # how soon an appliance notices a dead hub or link.
+        self.keepalive = keepalive
         self.name = name or f"{role}-openvpn"
         self.ip = MEMBER_IPS.get(role, HUB_IP)
         self.conf = os.path.join(bed.dir, f"{self.name}.conf")
@@ -300,7 +371,7 @@ class Hub:
             f"proto {self.proto}",
             f"local {self.ip}",
             f"port {self.port}",
-            "keepalive 2 10",
+            f"keepalive {self.keepalive[0]} {self.keepalive[1]}",
             "dh none",
             f"ca {pki.crt(self.ca)}",
             f"cert {pki.crt(self.cert)}",
@@ -445,6 +516,7 @@ class Bed:
         self.failures = []
         self.cleaned = False
         self.hub = None
+        self.hub2 = None           # start_hub2's second hub
         self.dns = None            # start_dns's dnsmasq
         self.cloud = None          # start_cloud's process
         self._cloud_args = ("hub", 80)
@@ -595,6 +667,19 @@ class Bed:
         if self.hub is not None:
             self.hub.stop()
         return self.start_hub(**kw)
+
+    def start_hub2(self, cert="hub2", **kw):
+        """A second hub on 198.51.100.2 in <prefix>-hub2 (the namespace is
+        added to the bridge on first use), certificate `cert` (CN
+        hub2.support.example by default); Hub's options otherwise. A
+        running second hub is stopped first."""
+        if self.ns("hub2") not in self.created_ns:
+            self.add_member("hub2")
+        if self.hub2 is not None:
+            self.hub2.stop()
+        kw.setdefault("name", "hub2-openvpn")
+        self.hub2 = Hub(self, role="hub2", cert=cert, **kw).start()
+        return self.hub2
 
     def tcp_service(self, role, port, banner, http=False):
         return self.track(TcpService(self.ns(role), port, banner, http=http))
@@ -758,10 +843,36 @@ class Bed:
         else:
             nx.ip("route", "replace", "default", "via", via, ns=self.ns(role))
 
+    def link_is_up(self, role="dev"):
+        r = nx.ip("-o", "link", "show", "dev", "eth0", ns=self.ns(role),
+                  check=False)
+        flags = r.stdout.split("<", 1)[-1].split(">", 1)[0].split(",")
+        return r.returncode == 0 and "UP" in flags
+
+    def link_down(self, role="dev"):
+        """Takes <role>'s eth0, its only link to the bridge (the hubs, the
+        cloud, the gateway), down, as a pulled cable would; the kernel
+        drops the routes through it. link_up() undoes it."""
+        nx.ip("link", "set", "dev", "eth0", "down", ns=self.ns(role))
+
+    def link_up(self, role="dev"):
+        """Brings <role>'s eth0 back, with the default route that went
+        away with it."""
+        name = self.ns(role)
+        nx.ip("link", "set", "dev", "eth0", "up", ns=name)
+        gw = STAFF_GW if role == "staff" else INET_GW
+        nx.ip("route", "replace", "default", "via", gw, ns=name)
+
+    def private_tmpfs(self, role, path, size):
+        """A tmpfs of `size` (mount's size=, e.g. "256k") on `path`, in a
+        mount namespace of its own inside <prefix>-<role>; see
+        PrivateTmpfs. Tracked: cleanup removes it."""
+        return self.track(PrivateTmpfs(self, role, path, size))
+
     def restore_network(self):
-        """Undoes what tests did to the network start_network made: default
-        routes, resolv.conf, silent DNS servers, the cloud's mode, and
-        restarts dnsmasq and the cloud if they were stopped. Cheap when
+        """Undoes what tests did to the network start_network made: links,
+        default routes, resolv.conf, silent DNS servers, the cloud's mode,
+        and restarts dnsmasq and the cloud if they were stopped. Cheap when
         nothing changed."""
         for c in [c for c in self.closables if isinstance(c, SilentUdp)]:
             c.close()
@@ -769,6 +880,8 @@ class Bed:
         if not self.network_roles:
             return
         for role in self.network_roles:
+            if not self.link_is_up(role):
+                self.link_up(role)
             if self.default_route(role) != f"default via {INET_GW} dev eth0":
                 nx.ip("route", "replace", "default", "via", INET_GW,
                       ns=self.ns(role))
@@ -835,7 +948,8 @@ class Bed:
                 p.wait(5)
         # Then anything else still inside (e.g. an openvpn orphaned by a
         # killed supportvpnd), then the namespaces, members before inet.
-        names = [self.ns(r) for r in ("staff", "dev2", "dev", "hub", "inet")]
+        names = [self.ns(r) for r in ("staff", "dev2", "dev", "hub2", "hub",
+                                      "inet")]
         names += [n for n in self.created_ns if n not in names]
         for name in names:
             if nx.netns_exists(name):

@@ -73,6 +73,8 @@ class Pki:
     Names (each with .crt and .key):
       ca              vendor root CA ("Vendor Support Root CA")
       hub             CN hub1.support.example, KU+EKU serverAuth, by ca
+      hub2            CN hub2.support.example, serverAuth, by ca (a second
+                      hub of the same vendor)
       appliance-0001  EKU clientAuth, by ca (the appliance in ns "dev")
       appliance-0002  EKU clientAuth, by ca (the appliance in ns "dev2")
       staff-alice     EKU clientAuth, by ca (a support workstation)
@@ -215,6 +217,7 @@ commonName = supplied
                                     _REQ_CNF + "[v3_ca]\n" + _CA_EXT)
         self.make_ca("ca", "Vendor Support Root CA")
         self.make_leaf("hub", "hub1.support.example", "ca", SERVER_USAGE)
+        self.make_leaf("hub2", "hub2.support.example", "ca", SERVER_USAGE)
         self.make_leaf("appliance-0001", "appliance-0001", "ca", CLIENT_USAGE)
         self.make_leaf("appliance-0002", "appliance-0002", "ca", CLIENT_USAGE)
         self.make_leaf("staff-alice", "staff-alice", "ca", CLIENT_USAGE)

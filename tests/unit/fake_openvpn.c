@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * A scripted stand-in for an openvpn 2.6 client, for the vpn unit tests. It
- * takes the arguments supportvpnd passes to openvpn, writes the pid file and
- * serves the management interface on a unix socket with openvpn's hold,
- * state and signal semantics; "connecting" is a timer. The file named by
+ * A scripted stand-in for an openvpn 2.6 client, for the vpn unit tests
+ * and the system tests of a broken openvpn (tests/system/test_faults.py).
+ * It takes the arguments supportvpnd passes to openvpn, writes the pid file
+ * and serves the management interface on a unix socket with openvpn's
+ * hold, state and signal semantics; "connecting" is a timer. The file named by
  * --config is a script that steers it (see tests/unit/README.md), and every
  * command, hold and state is recorded for the tests to check.
  */
@@ -42,6 +43,10 @@ struct script {
 	int	 drop_link_after_ms;	/* after CONNECTED, once */
 	int	 ping_restart_after_ms;	/* after CONNECTED, once */
 	int	 fail_connect;		/* attempts that fail after AUTH */
+	bool	 junk_lines;		/* junk after greetings, CONNECTED */
+	bool	 junk_long;		/* an overlong line after greetings */
+	bool	 stall_after_release;	/* half a line, then silence */
+	bool	 silent;		/* never writes on the socket */
 	char	 record[PATH_MAX];	/* "" = no record */
 	char	 counts[PATH_MAX];	/* "" = no counts */
 };
@@ -73,6 +78,10 @@ static struct {
 	int64_t		 t_step;	/* ms deadlines, -1 = none */
 	int64_t		 t_drop;
 	int64_t		 t_ping;
+	int64_t		 t_bytes;	/* next >BYTECOUNT */
+	unsigned	 bytecount_s;	/* 0: none */
+	uint64_t	 bytes;		/* this process's traffic */
+	bool		 stalled;	/* writes nothing more */
 	bool		 dropped, ping_restarted;
 	char		 history[FAKE_HISTORY][FAKE_TEXT_MAX];
 	unsigned	 nhistory;
@@ -153,21 +162,15 @@ write_counts(void)
 		(void)unlink(tmp);	/* the test then sees no counts */
 }
 
-/* One line plus CR LF, in one write so that lines never interleave. */
+/* Writes len bytes to the client as they are (none once stalled). */
 static void
-send_line(const char *s)
+send_raw(const char *buf, size_t len)
 {
-	char buf[FAKE_TEXT_MAX * 2 + 2];
-	size_t off = 0, len;
+	size_t off = 0;
 	ssize_t n;
-	int r;
 
-	if (F.client_fd < 0)
+	if (F.client_fd < 0 || F.stalled)
 		return;
-	r = snprintf(buf, sizeof(buf), "%s\r\n", s);
-	if (r < 0 || (size_t)r >= sizeof(buf))
-		return;
-	len = (size_t)r;
 	/* Blocking socket, short lines: the client reads them promptly. */
 	while (off < len) {
 		if ((n = write(F.client_fd, buf + off, len - off)) < 0) {
@@ -177,6 +180,63 @@ send_line(const char *s)
 		}
 		off += (size_t)n;
 	}
+}
+
+/* One line plus CR LF, in one write so that lines never interleave. */
+static void
+send_line(const char *s)
+{
+	char buf[FAKE_TEXT_MAX * 2 + 2];
+	int r;
+
+	r = snprintf(buf, sizeof(buf), "%s\r\n", s);
+	if (r < 0 || (size_t)r >= sizeof(buf))
+		return;
+	send_raw(buf, (size_t)r);
+}
+
+/*
+ * junk_lines: what a confused peer might write, none of it a valid
+ * message: text, control bytes and a NUL, notifications that do not
+ * parse, an empty line, and a line cut across two writes.
+ */
+static void
+send_junk(void)
+{
+	static const char junk[] =
+	    "this is not the management protocol\r\n"
+	    "\x01\x02\x7f binary \xff\xfe\r\n"
+	    "before a NUL\0after it\r\n"
+	    ">STATE:garbage\r\n"
+	    ">HOLD:Waiting for hold release:soon\r\n"
+	    ">BYTECOUNT:-5,x\r\n"
+	    ">\r\n"
+	    ">:\r\n"
+	    "\r\n"
+	    "\r\r\n";
+	static const char first[] = "a line cut in ";
+	static const char second[] = "two writes\r\n";
+	struct timespec ts = { 0, 20 * 1000 * 1000 };
+
+	record("junk lines");
+	send_raw(junk, sizeof(junk) - 1);
+	send_raw(first, sizeof(first) - 1);
+	nanosleep(&ts, NULL);
+	send_raw(second, sizeof(second) - 1);
+}
+
+/* junk_long: one line longer than any reader's limit (16 KiB). */
+static void
+send_long(void)
+{
+	char buf[4096];
+	int i;
+
+	record("junk long");
+	memset(buf, 'A', sizeof(buf));
+	for (i = 0; i < 6; i++)
+		send_raw(buf, sizeof(buf));
+	send_raw("\r\n", 2);
 }
 
 static void sendf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -312,6 +372,8 @@ on_step(void)
 		say("Initialization Sequence Completed");
 		F.phase = PH_CONNECTED;
 		F.t_step = -1;
+		if (F.sc.junk_lines)
+			send_junk();
 		if (F.sc.drop_link_after_ms >= 0 && !F.dropped)
 			F.t_drop = mono_ms() + F.sc.drop_link_after_ms;
 		if (F.sc.ping_restart_after_ms >= 0 && !F.ping_restarted)
@@ -336,6 +398,12 @@ release(void)
 	write_counts();
 	if (F.sc.fatal_text[0] != '\0')
 		fatal_exit(F.sc.fatal_text);
+	if (F.sc.stall_after_release) {
+		/* Half a line, then nothing more: a wedged writer. */
+		send_raw(">STATE:1795000000,WA", 20);
+		F.stalled = true;
+		record("stalled");
+	}
 	F.phase = PH_CONNECTING;
 	F.step = 0;
 	F.t_step = mono_ms();
@@ -423,8 +491,12 @@ command(char *line)
 		    F.log_on ? "ON" : "OFF");
 		if (IS(2, "all"))
 			send_line("END");	/* no log history kept */
-	} else if (IS(0, "bytecount") && n == 2)
+	} else if (IS(0, "bytecount") && n == 2) {
+		F.bytecount_s = (unsigned)atoi(tok[1]);
+		F.t_bytes = F.bytecount_s > 0 ? mono_ms() +
+		    (int64_t)F.bytecount_s * 1000 : -1;
 		sendf("SUCCESS: bytecount interval changed");
+	}
 	else if (IS(0, "version") && n == 1) {
 		send_line("OpenVPN Version: OpenVPN 2.6.14 x86_64-pc-linux-gnu "
 		    "[fake]");
@@ -450,6 +522,8 @@ client_gone(void)
 	F.client_fd = -1;
 	F.in_len = 0;
 	F.state_on = F.log_on = false;
+	F.bytecount_s = 0;
+	F.t_bytes = -1;
 	record("client gone");
 	say("MANAGEMENT: Client disconnected");
 	/* --management-signal: a soft SIGUSR1, except while held. */
@@ -476,6 +550,10 @@ client_accept(void)
 	    "for more info");
 	if (F.phase == PH_HELD)
 		send_hold();
+	if (F.sc.junk_lines)
+		send_junk();
+	if (F.sc.junk_long)
+		send_long();
 }
 
 static void
@@ -591,6 +669,14 @@ directive(char *key, char *rest)
 		sc->never_connect = true;
 	else if (strcmp(key, "ignore_usr1") == 0)
 		sc->ignore_usr1 = true;
+	else if (strcmp(key, "junk_lines") == 0)
+		sc->junk_lines = true;
+	else if (strcmp(key, "junk_long") == 0)
+		sc->junk_long = true;
+	else if (strcmp(key, "stall_after_release") == 0)
+		sc->stall_after_release = true;
+	else if (strcmp(key, "silent") == 0)
+		sc->silent = true;
 	else if (strcmp(key, "connect_delay_ms") == 0)
 		return parse_int(rest, 0, 600000, &sc->connect_delay_ms);
 	else if (strcmp(key, "restart_pause_s") == 0)
@@ -774,11 +860,11 @@ setup_signals(void)
 static int
 poll_timeout(void)
 {
-	int64_t next = -1, now = mono_ms(), d[3] = { F.t_step, F.t_drop,
-	    F.t_ping };
+	int64_t next = -1, now = mono_ms(), d[4] = { F.t_step, F.t_drop,
+	    F.t_ping, F.t_bytes };
 	size_t i;
 
-	for (i = 0; i < 3; i++)
+	for (i = 0; i < 4; i++)
 		if (d[i] >= 0 && (next < 0 || d[i] < next))
 			next = d[i];
 	/* Wake at least every 500 ms to notice a vanished parent. */
@@ -802,6 +888,16 @@ run_timers(void)
 			client_gone();
 		}
 	}
+	if (F.t_bytes >= 0 && F.t_bytes <= now) {
+		F.t_bytes = now + (int64_t)F.bytecount_s * 1000;
+		if (F.phase == PH_CONNECTED) {
+			/* Counted from this process's start, as openvpn's. */
+			F.bytes += 1000;
+			sendf(">BYTECOUNT:%llu,%llu",
+			    (unsigned long long)F.bytes,
+			    (unsigned long long)F.bytes / 2);
+		}
+	}
 	if (F.t_ping >= 0 && F.t_ping <= now) {
 		F.t_ping = -1;
 		F.ping_restarted = true;
@@ -818,7 +914,7 @@ main(int argc, char **argv)
 
 	F.ppid = getppid();
 	F.listen_fd = F.client_fd = -1;
-	F.t_step = F.t_drop = F.t_ping = -1;
+	F.t_step = F.t_drop = F.t_ping = F.t_bytes = -1;
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (parse_args(argc, argv) < 0) {
 		printf("Use --help for more information.\n");
@@ -826,6 +922,7 @@ main(int argc, char **argv)
 	}
 	if (load_script(F.config) < 0)
 		return 1;
+	F.stalled = F.sc.silent;
 	record("start");
 	if (F.sc.exit_at_start >= 0) {
 		printf("%s\n", F.sc.exit_text);

@@ -485,6 +485,82 @@ test_clear_wipes_password(void **state)
 	    "\"password\":\"hunter2\"}", -1, 7);
 }
 
+/* The token: any command may carry one; which commands need it. */
+static void
+test_token(void **state)
+{
+	static const struct {
+		const char	*cmd;
+		bool		 changes;
+	} cmds[] = {
+		{ "status", false }, { "start", true }, { "stop", true },
+		{ "extend", true }, { "history", false }, { "subscribe", false },
+		{ "log", false }, { "version", false }, { "checks", false },
+	};
+	struct api_request req;
+	struct api_error err;
+	char line[512], big[400];
+	json_t *root, *tok;
+	size_t i;
+
+	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+		snprintf(line, sizeof(line), "{\"cmd\":\"%s\"}", cmds[i].cmd);
+		assert_int_equal(parse(line, &req, &err), 0);
+		assert_int_equal(req.changes, cmds[i].changes);
+		assert_string_equal(req.name, cmds[i].cmd);
+		assert_null(req.token);
+		api_request_clear(&req);
+		snprintf(line, sizeof(line), "{\"cmd\":\"%s\",\"token\":"
+		    "\"abc\"}", cmds[i].cmd);
+		assert_int_equal(parse(line, &req, &err), 0);
+		assert_string_equal(req.token, "abc");
+		assert_int_equal(req.token_len, 3);
+		api_request_clear(&req);
+	}
+	assert_int_equal(parse("{\"cmd\":\"auth\",\"user\":\"u\","
+	    "\"password\":\"p\",\"token\":\"t\"}", &req, &err), 0);
+	assert_true(req.changes);
+	api_request_clear(&req);
+	assert_int_equal(parse("{\"cmd\":\"openvpn\",\"command\":\"state\","
+	    "\"token\":\"\"}", &req, &err), 0);
+	assert_false(req.changes);
+	assert_string_equal(req.token, "");
+	api_request_clear(&req);
+
+	/* Not a string, too long: bad_argument naming it. */
+	assert_int_equal(parse("{\"id\":1,\"cmd\":\"stop\",\"token\":5}",
+	    &req, &err), -1);
+	assert_string_equal(err.code, "bad_argument");
+	assert_non_null(strstr(err.message, "'token'"));
+	assert_non_null(req.id);
+	api_request_clear(&req);
+	/* (jansson refuses a NUL in a string before we see it) */
+	assert_int_equal(parse("{\"cmd\":\"stop\",\"token\":\"a\\u0000b\"}",
+	    &req, &err), -1);
+	assert_string_equal(err.code, "bad_request");
+	api_request_clear(&req);
+	memset(big, 'a', sizeof(big));
+	snprintf(line, sizeof(line), "{\"cmd\":\"stop\",\"token\":\"%.*s\"}",
+	    API_TOKEN_MAX + 1, big);
+	assert_int_equal(parse(line, &req, &err), -1);
+	assert_non_null(strstr(err.message, "'token' is longer"));
+	api_request_clear(&req);
+	snprintf(line, sizeof(line), "{\"cmd\":\"stop\",\"token\":\"%.*s\"}",
+	    API_TOKEN_MAX, big);
+	assert_int_equal(parse(line, &req, &err), 0);
+	api_request_clear(&req);
+
+	/* The request's copy is wiped with it. */
+	assert_int_equal(parse("{\"cmd\":\"start\",\"token\":\"s3cret\"}",
+	    &req, &err), 0);
+	root = json_incref(req.root);
+	tok = json_object_get(root, "token");
+	api_request_clear(&req);
+	assert_null(req.token);
+	assert_memory_equal(json_string_value(tok), "\0\0\0\0\0\0", 6);
+	json_decref(root);
+}
+
 /*
  * Regression: jansson's error text quotes the input "near" the error, and
  * the daemon logs the message: a malformed password ended up in the log.
@@ -638,6 +714,7 @@ main(void)
 		cmocka_unit_test(test_history),
 		cmocka_unit_test(test_auth),
 		cmocka_unit_test(test_clear_wipes_password),
+		cmocka_unit_test(test_token),
 		cmocka_unit_test(test_session_events),
 		cmocka_unit_test(test_parse_error_hides_input),
 		cmocka_unit_test(test_answers),

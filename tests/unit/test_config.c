@@ -41,6 +41,58 @@ test_defaults(void **state)
 	assert_string_equal(cfg.support_hash_file,
 	    "/var/lib/supportvpn/support.hash");
 	assert_string_equal(cfg.audit_file, "/var/lib/supportvpn/history.jsonl");
+	assert_int_equal(cfg.api_max_clients, 256);
+	assert_int_equal(cfg.api_max_subscribers, 64);
+	assert_string_equal(cfg.api_token_file, "/var/lib/supportvpn/api.token");
+	assert_string_equal(cfg.api_token_group, "");
+	assert_int_equal(cfg.state_dir_mode, 0700);
+	config_deinit(&cfg);
+}
+
+/* api.token_file and api.token_group, and what they do to state_dir. */
+static void
+test_token_keys(void **state)
+{
+	struct config cfg;
+	struct config_error err;
+
+	/* A group with the file in state_dir: the group must pass it. */
+	assert_int_equal(config_load_string(&cfg, "{\"state_dir\":\"/s/\","
+	    "\"api\":{\"token_group\":\"www-data\","
+	    "\"max_subscribers\":3}}", &err), 0);
+	assert_string_equal(cfg.api_token_file, "/s//api.token");
+	assert_string_equal(cfg.api_token_group, "www-data");
+	assert_int_equal(cfg.state_dir_mode, 0710);
+	assert_int_equal(cfg.api_max_subscribers, 3);
+	config_deinit(&cfg);
+
+	/* Named in state_dir, by a group number. */
+	assert_int_equal(config_load_string(&cfg, "{\"state_dir\":\"/s\","
+	    "\"api\":{\"token_group\":\"33\",\"token_file\":"
+	    "\"/s/t\"}}", &err), 0);
+	assert_int_equal(cfg.state_dir_mode, 0710);
+	config_deinit(&cfg);
+
+	/* Elsewhere: state_dir stays private. */
+	assert_int_equal(config_load_string(&cfg, "{\"state_dir\":\"/s\","
+	    "\"api\":{\"token_group\":\"www-data\",\"token_file\":"
+	    "\"/etc/supportvpn/api.token\"}}", &err), 0);
+	assert_string_equal(cfg.api_token_file, "/etc/supportvpn/api.token");
+	assert_int_equal(cfg.state_dir_mode, 0700);
+	config_deinit(&cfg);
+
+	/* A directory whose name starts like state_dir's is not it. */
+	assert_int_equal(config_load_string(&cfg, "{\"state_dir\":\"/s\","
+	    "\"api\":{\"token_group\":\"g\",\"token_file\":"
+	    "\"/s2/api.token\"}}", &err), 0);
+	assert_int_equal(cfg.state_dir_mode, 0700);
+	config_deinit(&cfg);
+
+	/* No group: nothing to let through. */
+	assert_int_equal(config_load_string(&cfg, "{\"state_dir\":\"/s\"}",
+	    &err), 0);
+	assert_string_equal(cfg.api_token_file, "/s/api.token");
+	assert_int_equal(cfg.state_dir_mode, 0700);
 	config_deinit(&cfg);
 }
 
@@ -97,6 +149,22 @@ test_errors(void **state)
 		    "must not be below" },
 		{ "{\"openvpn\":{\"binary\":\"\"}}", "openvpn.binary",
 		    "must not be empty" },
+		{ "{\"api\":{\"token_file\":\"api.token\"}}",
+		    "api.token_file", "absolute path" },
+		{ "{\"api\":{\"token_file\":\"/var/lib/\"}}",
+		    "api.token_file", "of a file" },
+		{ "{\"api\":{\"token_file\":5}}", "api.token_file",
+		    "must be a string" },
+		{ "{\"api\":{\"token_group\":\"web ui\"}}",
+		    "api.token_group", "group name or number" },
+		{ "{\"api\":{\"token_group\":\"-x\"}}",
+		    "api.token_group", "group name or number" },
+		{ "{\"api\":{\"token_group\":33}}", "api.token_group",
+		    "must be a string" },
+		{ "{\"api\":{\"max_subscribers\":0}}",
+		    "api.max_subscribers", "between 1 and 4096" },
+		{ "{\"api\":{\"token\":\"x\"}}", "api.token",
+		    "unknown key" },
 	};
 	struct config cfg;
 	struct config_error err;
@@ -267,17 +335,87 @@ test_client_check(void **state)
 	    "logfoo x\n", "c", &err), 0);
 }
 
+static void
+test_http(void **state)
+{
+	static const struct bad_case bad[] = {
+		{ "{\"http\":{\"listen\":\"0.0.0.0:7516\"}}", "http.listen",
+		    "loopback" },
+		{ "{\"http\":{\"listen\":\"localhost:7516\"}}",
+		    "http.listen", "must look like" },
+		{ "{\"http\":{\"listen\":\"127.0.0.1:7515\"}}",
+		    "http.listen", "must differ" },
+		{ "{\"http\":{\"root\":\"www\"}}", "http.root", "absolute" },
+		{ "{\"http\":{\"allowed_hosts\":\"x\"}}",
+		    "http.allowed_hosts", "list" },
+		{ "{\"http\":{\"allowed_hosts\":[\"http://x\"]}}",
+		    "http.allowed_hosts", "no scheme" },
+		{ "{\"http\":{\"allowed_hosts\":[\"a b\"]}}",
+		    "http.allowed_hosts", "host names" },
+		{ "{\"http\":{\"allowed_hosts\":[1]}}",
+		    "http.allowed_hosts", "host names" },
+		{ "{\"http\":{\"max_clients\":0}}", "http.max_clients",
+		    "between" },
+		{ "{\"http\":{\"session_s\":10}}", "http.session_s",
+		    "between" },
+		{ "{\"http\":{\"port\":1}}", "http.port", "unknown key" },
+	};
+	struct config cfg;
+	struct config_error err;
+	size_t i;
+
+	assert_int_equal(config_load_string(&cfg, "{}", &err), 0);
+	assert_string_equal(cfg.http_host, "127.0.0.1");
+	assert_int_equal(cfg.http_port, 7516);
+	assert_string_equal(cfg.http_root, "/usr/share/supportvpn/www");
+	assert_int_equal(cfg.http_nallowed_hosts, 0);
+	assert_int_equal(cfg.http_max_clients, 64);
+	assert_int_equal(cfg.http_session_s, 3600);
+	config_deinit(&cfg);
+
+	assert_int_equal(config_load_string(&cfg, "{\"http\":{\"listen\":"
+	    "\"[::1]:8080\",\"root\":\"/srv/www\",\"allowed_hosts\":"
+	    "[\"support.local:8443\",\"appliance\"],\"max_clients\":2,"
+	    "\"session_s\":60}}", &err), 0);
+	assert_string_equal(cfg.http_host, "::1");
+	assert_int_equal(cfg.http_port, 8080);
+	assert_string_equal(cfg.http_root, "/srv/www");
+	assert_int_equal(cfg.http_nallowed_hosts, 2);
+	assert_string_equal(cfg.http_allowed_hosts[0], "support.local:8443");
+	assert_string_equal(cfg.http_allowed_hosts[1], "appliance");
+	assert_int_equal(cfg.http_max_clients, 2);
+	assert_int_equal(cfg.http_session_s, 60);
+	config_deinit(&cfg);
+
+	/* "" turns HTTP off; the root is then not looked at. */
+	assert_int_equal(config_load_string(&cfg, "{\"http\":{\"listen\":"
+	    "\"\",\"root\":\"relative\"}}", &err), 0);
+	assert_string_equal(cfg.http_host, "");
+	config_deinit(&cfg);
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(config_load_string(&cfg, bad[i].json, &err),
+		    -1);
+		assert_string_equal(err.path, bad[i].path);
+		if (strstr(err.text, bad[i].words) == NULL)
+			fail_msg("case %zu: '%s' lacks '%s'", i, err.text,
+			    bad[i].words);
+	}
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_values),
+		cmocka_unit_test(test_token_keys),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_session_auth_audit),
 		cmocka_unit_test(test_session_auth_audit_errors),
 		cmocka_unit_test(test_syntax_errors),
 		cmocka_unit_test(test_client_check),
+		cmocka_unit_test(test_http),
 	};
 
 	log_init(LOG_LEVEL_ERROR, 0);

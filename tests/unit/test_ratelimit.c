@@ -302,6 +302,36 @@ test_spread_out_never_locks(void **state)
 	assert_locked(&r, 48 * SEC, MIN);
 }
 
+/* The log budget: burst lines per window, the rest counted. */
+static void
+test_budget(void **state)
+{
+	struct rl_budget b = { 0 };
+	unsigned missed = 99;
+	int i;
+
+	for (i = 0; i < 3; i++) {
+		assert_true(rl_budget_take(&b, 5 * SEC + i, 3, 10 * SEC,
+		    &missed));
+		assert_int_equal(missed, 0);
+	}
+	/* Over the burst: counted, not logged, however many. */
+	for (i = 0; i < 1000; i++)
+		assert_false(rl_budget_take(&b, 6 * SEC, 3, 10 * SEC,
+		    &missed));
+	assert_false(rl_budget_take(&b, 15 * SEC - 1, 3, 10 * SEC, &missed));
+	/* The next window: the first line reports them, then none again. */
+	assert_true(rl_budget_take(&b, 15 * SEC, 3, 10 * SEC, &missed));
+	assert_int_equal(missed, 1001);
+	assert_true(rl_budget_take(&b, 15 * SEC, 3, 10 * SEC, &missed));
+	assert_int_equal(missed, 0);
+	/* A window counts from its first line, not from a fixed grid. */
+	assert_true(rl_budget_take(&b, 16 * SEC, 3, 10 * SEC, &missed));
+	assert_false(rl_budget_take(&b, 24 * SEC, 3, 10 * SEC, &missed));
+	assert_true(rl_budget_take(&b, 25 * SEC, 3, 10 * SEC, &missed));
+	assert_int_equal(missed, 1);
+}
+
 int
 main(void)
 {
@@ -317,6 +347,7 @@ main(void)
 		cmocka_unit_test(test_success_resets),
 		cmocka_unit_test(test_quiet_period_resets),
 		cmocka_unit_test(test_spread_out_never_locks),
+		cmocka_unit_test(test_budget),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

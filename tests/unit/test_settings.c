@@ -152,6 +152,22 @@ test_save_failure_keeps_old(void **state)
 	assert_true(r.start_when_possible);
 }
 
+/* Removing the file reads as "off"; removing a missing one is fine. */
+static void
+test_remove(void **state)
+{
+	struct fixture *f = *state;
+	struct settings s = { .start_when_possible = true }, r;
+	char why[128];
+
+	assert_int_equal(settings_save(f->path, &s), 0);
+	assert_int_equal(settings_remove(f->path), 0);
+	assert_int_equal(settings_load(f->path, &r, why, sizeof(why)),
+	    -ENOENT);
+	assert_false(r.start_when_possible);
+	assert_int_equal(settings_remove(f->path), 0);
+}
+
 int
 main(void)
 {
@@ -163,6 +179,7 @@ main(void)
 		cmocka_unit_test(test_forward_compatible),
 		cmocka_unit_test_setup_teardown(test_save_failure_keeps_old,
 		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_remove, setup, teardown),
 	};
 
 	return cmocka_run_group_tests_name("settings", tests, NULL, NULL);

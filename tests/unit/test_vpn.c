@@ -76,6 +76,8 @@ struct fx {
 	enum vpn_state	 seen[MAX_SEEN]; /* from "state" events */
 	size_t		 nseen;
 	const char	*binary;	/* instead of the fake, if set */
+	int		 probe_s;	/* openvpn.probe_interval_s if > 0 */
+	int		 bytecount_s;	/* openvpn.bytecount_s if > 0 */
 	int		 spawns;	/* "process running" events */
 	int		 exits;		/* "process not running" events */
 	int		 fatals;	/* "fatal" events */
@@ -431,6 +433,17 @@ boot(struct fx *f, const char *script, const char *settings)
 	    "plugin", "", "restart_min_ms", 100, "restart_max_ms", 400,
 	    "stop_timeout_ms", 2000, "checks", "cloud_url", "");
 	assert_non_null(root);
+	if (f->probe_s > 0) {
+		/* A quick liveness check: silence 1 s, answers 500 ms. */
+		json_t *o = json_object_get(root, "openvpn");
+
+		json_object_set_new(o, "probe_interval_s",
+		    json_integer(f->probe_s));
+		json_object_set_new(o, "answer_timeout_ms", json_integer(500));
+	}
+	if (f->bytecount_s > 0)
+		json_object_set_new(json_object_get(root, "openvpn"),
+		    "bytecount_s", json_integer(f->bytecount_s));
 	text = json_dumps(root, 0);
 	json_decref(root);
 	assert_non_null(text);
@@ -786,6 +799,228 @@ test_stop_clears_when_possible(void **state)
 	run_for(f, 300);
 	assert_int_equal(vpn_state(f->v), VPN_STOPPED);
 	assert_int_equal(rec_count(f, "release held"), 1);
+}
+
+/*
+ * Regression (controller/vpn.c, persist): a stop whose "start when
+ * possible" could not be written (a full state_dir) left the flag on in
+ * memory, so the hold that ended the stop was released at once and the
+ * VPN came back: the owner's stop undone. Now the file is removed instead
+ * (that needs no space; no file reads as off) and the stop holds. Arming
+ * on a disk that cannot take the file still fails and changes nothing.
+ * A directory in the way of settings.json.tmp stands in for the full disk.
+ */
+static void
+test_stop_holds_when_settings_cannot_be_written(void **state)
+{
+	struct fx *f = *state;
+	char tmp[160];
+
+	boot_held(f, "");
+	path_join(tmp, sizeof(tmp), f->state_dir, "settings.json.tmp");
+	assert_int_equal(mkdir(tmp, 0700), 0);
+	start(f, true, false, 0, &f->d[0], NULL);
+	WAIT_FOR(f, f->d[0].calls > 0, WAIT_MS);
+	assert_int_equal(f->d[0].r, VPN_ERR_STORAGE);
+	assert_int_equal(disk_swp(f), -1);
+	assert_true(json_is_false(st_get(f, "start_when_possible", NULL)));
+	run_for(f, 200);
+	assert_int_equal(vpn_state(f->v), VPN_STOPPED);
+	assert_int_equal(rec_count(f, "cmd hold release"), 0);
+
+	assert_int_equal(rmdir(tmp), 0);
+	start(f, true, true, 10, &f->d[1], NULL);
+	WAIT_FOR(f, f->d[1].calls > 0, WAIT_MS);
+	assert_int_equal(f->d[1].r, VPN_OK);
+	assert_int_equal(disk_swp(f), 1);
+	assert_int_equal(mkdir(tmp, 0700), 0);
+	stop(f, &f->d[2], NULL);
+	WAIT_FOR(f, f->d[2].calls > 0, WAIT_MS);
+	assert_int_equal(f->d[2].r, VPN_OK);
+	WAIT_FOR(f, vpn_state(f->v) == VPN_STOPPED && ovpn_held(f), WAIT_MS);
+	run_for(f, 500);
+	assert_int_equal(vpn_state(f->v), VPN_STOPPED);
+	assert_true(ovpn_held(f));
+	assert_int_equal(rec_count(f, "release held"), 1);
+	assert_true(json_is_false(st_get(f, "start_when_possible", NULL)));
+	assert_int_equal(disk_swp(f), -1);
+	assert_int_equal(rmdir(tmp), 0);
+}
+
+/* The pid of the running openvpn as the status has it (0 if none). */
+static int
+st_pid(struct fx *f)
+{
+	return (int)json_integer_value(st_get(f, "openvpn", "pid"));
+}
+
+/*
+ * Regression (controller/mgmt.c): an openvpn that stops answering (here
+ * SIGSTOPped) was never noticed while the link was idle: no command was
+ * in flight, so no timeout ran, and the VPN stayed "connected" through a
+ * dead tunnel. The probe finds it; openvpn is killed and restarted, and
+ * the VPN the owner wanted comes back.
+ */
+static void
+test_frozen_openvpn_restarted_connected(void **state)
+{
+	struct fx *f = *state;
+	int old;
+
+	f->probe_s = 1;
+	boot_held(f, "");
+	connect_ok(f, &f->d[0]);
+	old = st_pid(f);
+	assert_int_equal(kill(old, SIGSTOP), 0);
+	WAIT_FOR(f, vpn_state(f->v) == VPN_FAILED, WAIT_MS);
+	assert_contains(detail(f), "does not answer on its management socket");
+	assert_contains(detail(f), "so it was killed");
+	WAIT_FOR(f, st_pid(f) != 0 && st_pid(f) != old &&
+	    vpn_state(f->v) == VPN_CONNECTED, WAIT_MS);
+	assert_true(kill(old, 0) < 0 && errno == ESRCH);
+	assert_int_equal(f->d[0].calls, 1);
+}
+
+/* The same while held: the new openvpn stays held and the VPN off. */
+static void
+test_frozen_openvpn_restarted_held(void **state)
+{
+	struct fx *f = *state;
+	int old;
+
+	f->probe_s = 1;
+	boot_held(f, "");
+	old = st_pid(f);
+	assert_int_equal(kill(old, SIGSTOP), 0);
+	WAIT_FOR(f, st_pid(f) != 0 && st_pid(f) != old && ovpn_held(f),
+	    WAIT_MS);
+	assert_true(kill(old, 0) < 0 && errno == ESRCH);
+	assert_int_equal(vpn_state(f->v), VPN_STOPPED);
+	run_for(f, 300);
+	assert_int_equal(rec_count(f, "cmd hold release"), 0);
+}
+
+/*
+ * Regression (controller/mgmt.c, on_connected): an openvpn that accepts
+ * the connection but never greets (a frozen one still completes connects:
+ * the kernel's backlog) left the link waiting forever. Now the greeting
+ * is bounded like an answer.
+ */
+static void
+test_silent_openvpn_restarted(void **state)
+{
+	struct fx *f = *state;
+	int first;
+
+	f->probe_s = 1;
+	boot(f, "silent", NULL);
+	WAIT_FOR(f, (first = rec_last_pid(f)) != 0, WAIT_MS);
+	WAIT_FOR(f, rec_count(f, "start") >= 2, WAIT_MS);
+	assert_true(kill(first, 0) < 0 && errno == ESRCH);
+	assert_contains(f->cfg.ovpn_config, "client.script");
+	write_script(f, "");
+	WAIT_FOR(f, ovpn_held(f) && vpn_state(f->v) == VPN_STOPPED, WAIT_MS);
+}
+
+/*
+ * Half a line, then silence, right after the release: the waiting start
+ * fails when that openvpn is killed (it said so), the next openvpn
+ * connects without a new start; the VPN was never "connected" before.
+ */
+static void
+test_stalled_openvpn_restarted(void **state)
+{
+	struct fx *f = *state;
+	bool failed = false;
+	size_t i;
+	int old;
+
+	f->probe_s = 1;
+	boot_held(f, "stall_after_release");
+	old = st_pid(f);
+	start(f, false, true, 10, &f->d[0], NULL);
+	WAIT_FOR(f, rec_count(f, "stalled") == 1, WAIT_MS);
+	write_script(f, "");
+	WAIT_FOR(f, f->d[0].calls > 0, WAIT_MS);
+	assert_int_equal(f->d[0].r, VPN_ERR_FAILED);
+	assert_contains(f->d[0].msg, "does not answer on its management "
+	    "socket (no answer to 'pid' within 500 ms)");
+	WAIT_FOR(f, vpn_state(f->v) == VPN_CONNECTED, WAIT_MS);
+	assert_int_not_equal(st_pid(f), old);
+	assert_true(kill(old, 0) < 0 && errno == ESRCH);
+	/* "connected" only after the kill ("failed"), never before. */
+	for (i = 0; i < f->nseen && f->seen[i] != VPN_CONNECTED; i++)
+		if (f->seen[i] == VPN_FAILED)
+			failed = true;
+	assert_true(i < f->nseen && failed);
+}
+
+/* Junk lines between the messages are logged and skipped: it connects,
+ * stops, and the same openvpn runs throughout. */
+static void
+test_junk_lines_ignored(void **state)
+{
+	struct fx *f = *state;
+	int pid;
+
+	f->probe_s = 1;
+	boot_held(f, "junk_lines");
+	pid = st_pid(f);
+	connect_ok(f, &f->d[0]);
+	run_for(f, 1500);	/* a probe or two after the junk */
+	assert_int_equal(vpn_state(f->v), VPN_CONNECTED);
+	stop_ok(f, &f->d[1]);
+	assert_int_equal(st_pid(f), pid);
+	assert_int_equal(rec_count(f, "start"), 1);
+	assert_true(rec_count(f, "junk lines") >= 2);
+}
+
+/* An overlong line resets the link; on the third link in a row openvpn
+ * counts as unusable and is restarted. */
+static void
+test_unreadable_restarts_after_three(void **state)
+{
+	struct fx *f = *state;
+	int first;
+
+	f->probe_s = 1;
+	boot(f, "junk_long", NULL);
+	WAIT_FOR(f, (first = rec_last_pid(f)) != 0, WAIT_MS);
+	WAIT_FOR(f, rec_count(f, "start") >= 2, WAIT_MS);
+	assert_int_equal(rec_count(f, "junk long"), 3);
+	assert_true(kill(first, 0) < 0 && errno == ESRCH);
+	write_script(f, "");
+	WAIT_FOR(f, ovpn_held(f) && vpn_state(f->v) == VPN_STOPPED, WAIT_MS);
+}
+
+/*
+ * Regression (controller/vpn.c, on_proc_started): the traffic of a new
+ * openvpn was counted from the old one's totals, so right after it
+ * connected tunnel.bytes_in was its first count minus the old total:
+ * negative (wrapped) until the next connect.
+ */
+static void
+test_bytes_count_from_new_process(void **state)
+{
+	struct fx *f = *state;
+	json_int_t in;
+	int old;
+
+	f->bytecount_s = 1;
+	boot_held(f, "");
+	connect_ok(f, &f->d[0]);
+	WAIT_FOR(f, json_integer_value(st_get(f, "tunnel", "bytes_in")) >=
+	    2000, 3 * WAIT_MS);
+	old = st_pid(f);
+	assert_int_equal(kill(old, SIGKILL), 0);
+	WAIT_FOR(f, st_pid(f) != 0 && st_pid(f) != old &&
+	    vpn_state(f->v) == VPN_CONNECTED, WAIT_MS);
+	WAIT_FOR(f, json_integer_value(st_get(f, "tunnel", "bytes_in")) != 0,
+	    2 * WAIT_MS);
+	in = json_integer_value(st_get(f, "tunnel", "bytes_in"));
+	if (in < 0 || in > 1000)
+		fail_msg("bytes_in %lld after the new openvpn's first count",
+		    (long long)in);
 }
 
 /* A persisted "start when possible" connects at boot by itself. */
@@ -1329,6 +1564,14 @@ main(int argc, char **argv)
 		T(test_start_when_possible_persists),
 		T(test_stop_clears_when_possible),
 		T(test_boot_with_when_possible_connects),
+		T(test_stop_holds_when_settings_cannot_be_written),
+		T(test_frozen_openvpn_restarted_connected),
+		T(test_frozen_openvpn_restarted_held),
+		T(test_silent_openvpn_restarted),
+		T(test_stalled_openvpn_restarted),
+		T(test_junk_lines_ignored),
+		T(test_unreadable_restarts_after_three),
+		T(test_bytes_count_from_new_process),
 		T(test_corrupt_settings_set_aside),
 		T(test_exit_at_start_backoff),
 		T(test_start_wait_fails),
