@@ -10,6 +10,7 @@ LIBDIR		?= $(PREFIX)/lib
 PLUGINDIR	?= $(LIBDIR)/supportvpn
 SYSCONFDIR	?= $(PREFIX)/etc
 DATADIR		?= $(PREFIX)/share
+WWWDIR		?= $(DATADIR)/supportvpn/www
 MANDIR		?= $(DATADIR)/man
 UNITDIR		?= $(LIBDIR)/systemd/system
 TMPFILESDIR	?= $(LIBDIR)/tmpfiles.d
@@ -57,6 +58,9 @@ CMOCKA_LIBS	= $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null)
 HUB_PKGS	= libuv jansson libnftables
 HUB_CFLAGS	= $(shell $(PKG_CONFIG) --cflags $(HUB_PKGS) 2>/dev/null)
 HUB_LIBS	= $(shell $(PKG_CONFIG) --libs $(HUB_PKGS) 2>/dev/null)
+# The owner's page is tested in a real browser (tests/system/test_browser.py):
+# headless chromium, and a font with the page's symbols for its screenshots.
+DEB_PACKAGES += chromium fonts-dejavu-core
 
 ALL_CFLAGS = $(WARN) $(CFLAGS) $(CPPFLAGS) -Iinclude -Icontroller $(UV_CFLAGS)
 
@@ -276,6 +280,7 @@ run: all
 	    -e 's|/var/lib/supportvpn|$(CURDIR)/$(BUILD)/run/state|' \
 	    -e 's|/run/supportvpn|$(CURDIR)/$(BUILD)/run/run|' \
 	    -e 's|/var/log/supportvpn/supportvpnd.log|$(CURDIR)/$(BUILD)/run/supportvpnd.log|' \
+	    -e 's|/usr/share/supportvpn/www|$(CURDIR)/www|' \
 	    conf/supportvpnd.json > $(BUILD)/run/supportvpnd.json
 	./$(BUILD)/supportvpnd --config $(BUILD)/run/supportvpnd.json --log-level debug
 
@@ -287,6 +292,7 @@ run: all
 INST		:= $(BUILD)/inst
 SUBST		= sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
 		  -e 's|/usr/lib/supportvpn/|$(PLUGINDIR)/|g' \
+		  -e 's|/usr/share/supportvpn/www|$(WWWDIR)|g' \
 		  -e 's|/etc/supportvpn/|$(SYSCONFDIR)/supportvpn/|g' \
 		  -e 's|/etc/supportvpn-hub/|$(SYSCONFDIR)/supportvpn-hub/|g'
 # source:destination pairs, destination relative to DESTDIR
@@ -302,13 +308,15 @@ DATA_FILES	= conf/systemd/supportvpnd.service.in:$(UNITDIR)/supportvpnd.service 
 		  conf/systemd/supportvpn-hubd.service.in:$(UNITDIR)/supportvpn-hubd.service \
 		  conf/systemd/supportvpn.tmpfiles:$(TMPFILESDIR)/supportvpn.conf \
 		  conf/bash-completion/supportvpnctl:$(BASHCOMPDIR)/supportvpnctl \
-		  $(foreach m,$(wildcard man/*.[1-8]),$(m):$(MANDIR)/man$(subst .,,$(suffix $(m)))/$(notdir $(m)))
+		  $(foreach m,$(wildcard man/*.[1-8]),$(m):$(MANDIR)/man$(subst .,,$(suffix $(m)))/$(notdir $(m))) \
+		  $(foreach f,$(wildcard www/*),$(f):$(WWWDIR)/$(notdir $(f)))
 PROG_FILES	= $(BUILD)/supportvpnd:$(SBINDIR)/supportvpnd \
 		  $(BUILD)/supportvpn-hubd:$(SBINDIR)/supportvpn-hubd \
 		  $(BUILD)/supportvpn-hub:$(SBINDIR)/supportvpn-hub \
 		  $(BUILD)/supportvpnctl:$(BINDIR)/supportvpnctl
 # Our own directories: removed by uninstall when empty.
-OWN_DIRS	= $(PLUGINDIR) $(SYSCONFDIR)/supportvpn $(SYSCONFDIR)/supportvpn-hub
+OWN_DIRS	= $(PLUGINDIR) $(SYSCONFDIR)/supportvpn $(SYSCONFDIR)/supportvpn-hub \
+		  $(WWWDIR) $(dir $(WWWDIR))
 
 install: all
 	@set -e; rm -rf $(INST); mkdir -p $(INST); \

@@ -32,6 +32,11 @@ LAYOUT = {
     "usr/share/man/man1/supportvpnctl.1": 0o644,
     "usr/share/man/man8/supportvpn-hubd.8": 0o644,
     "usr/share/man/man8/supportvpn-hub.8": 0o644,
+    "usr/share/supportvpn/www/index.html": 0o644,
+    "usr/share/supportvpn/www/page.css": 0o644,
+    "usr/share/supportvpn/www/page.js": 0o644,
+    "usr/share/supportvpn/www/i18n.js": 0o644,
+    "usr/share/supportvpn/www/icon.svg": 0o644,
     "etc/supportvpn/supportvpnd.json": 0o644,
     "etc/supportvpn/client.ovpn": 0o644,
     "etc/supportvpn/policy.json": 0o644,
@@ -95,6 +100,7 @@ def test_install_layout_then_uninstall_leaves_nothing(destdir):
         conf = f.read()
     assert '"/usr/lib/supportvpn/openvpn-plugin-supportvpn.so"' in conf
     assert '"/etc/supportvpn/client.ovpn"' in conf
+    assert '"/usr/share/supportvpn/www"' in conf
     with open(os.path.join(destdir,
                            "usr/lib/systemd/system/supportvpnd.service")) as f:
         unit = f.read()
