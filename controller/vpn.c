@@ -465,7 +465,11 @@ release_hold(struct vpn *v)
 	}
 	v->held = false;
 	log_info("vpn: released openvpn's hold");
-	if (v->state == VPN_RECONNECTING)
+	/* A refusal stays in view until a handshake succeeds. */
+	if (v->refusal[0] != '\0')
+		set_state(v, v->state == VPN_RECONNECTING ? VPN_RECONNECTING :
+		    VPN_STARTING, "%s; retrying", v->refusal);
+	else if (v->state == VPN_RECONNECTING)
 		set_state(v, VPN_RECONNECTING, "reconnecting to the support "
 		    "server");
 	else

@@ -146,6 +146,11 @@ def check_detail_rule(s, events, rule):
               if e.get("result") == "refused" and "rule" not in e]
     assert plugin_refusal_named(s["detail"], rule), \
         f"status.detail does not name the refusal ({rule}): {s['detail']!r}"
+    # Once named, the refusal stays in view through every retry.
+    first = next(i for i, d in enumerate(details)
+                 if plugin_refusal_named(d, rule))
+    lost = [d for d in details[first:] if not plugin_refusal_named(d, rule)]
+    assert not lost, f"a retry replaced the refusal in detail: {lost}"
     assert not echoes, f"rule-less refusals besides the plugin's: {echoes}"
 
 
