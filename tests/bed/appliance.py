@@ -223,7 +223,8 @@ class Appliance:
             return ""
 
     def sanitizer_reports(self):
-        """ASan/UBSan/LSan reports in supportvpnd's output."""
+        """ASan/UBSan/LSan reports in supportvpnd's output (where they go
+        if the report file cannot be written; see bed/sanitizer.py)."""
         text = self.output_text()
         return [ln for ln in text.splitlines()
                 if "Sanitizer" in ln and ("ERROR" in ln or "WARNING" in ln)
@@ -247,10 +248,12 @@ class Appliance:
             raise BedError("supportvpnd already running")
         self.starts += 1
         env = dict(os.environ, **self.env) if self.env else None
+        # With the plugin, the openvpn it starts (inheriting its
+        # environment) needs a sanitizer build's runtime preloaded.
         self.proc = self.bed.spawn(
             f"{self.tag}-supportvpnd-{self.starts}", self.role,
             [binary, "--config", self.config_path] + list(args),
-            log=self.out_path, env=env)
+            log=self.out_path, env=env, preload=bool(self.plugin))
         with open(self.out_path, "a") as f:
             f.write(f"==== test: started supportvpnd pid {self.proc.pid} "
                     f"(start #{self.starts}"
@@ -351,7 +354,7 @@ class Appliance:
         argv = [nx.IP, "netns", "exec", self.bed.ns(role or self.role),
                 supportvpnctl_path()] + list(args)
         return subprocess.run(argv, capture_output=True, text=True,
-                              timeout=timeout)
+                              timeout=timeout, env=self.bed.sanitizer_env())
 
     # -- observations ------------------------------------------------------------
     def openvpn_pids(self):
