@@ -23,6 +23,8 @@ PYTEST		?= /usr/bin/python3 -m pytest
 CFLAGS		?= -O2 -g -fstack-protector-strong
 CPPFLAGS	?= -D_FORTIFY_SOURCE=2
 LDFLAGS		?=
+# Linker flags for the plugin alone (the sanitizer build's -z nodelete).
+PLUGIN_LDFLAGS	?=
 
 WARN := -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Wshadow \
 	-Wstrict-prototypes -Wmissing-prototypes -Wmissing-declarations \
@@ -100,7 +102,7 @@ PROGRAMS := $(BUILD)/supportvpnd $(BUILD)/supportvpnctl $(PLUGIN) \
 	$(BUILD)/supportvpn-hubd $(BUILD)/supportvpn-hub
 
 .PHONY: all deps check unit system headers confcheck demo bench run \
-	install uninstall asan fuzz clean manlint completion
+	install uninstall asan sanitize fuzz clean manlint completion
 .DEFAULT_GOAL := all
 
 all: $(PROGRAMS)
@@ -108,7 +110,7 @@ all: $(PROGRAMS)
 # Rebuild everything when the flags change (make check adds -Werror).
 $(BUILD)/.flags: FORCE
 	@mkdir -p $(@D)
-	@echo '$(ALL_CFLAGS) $(LDFLAGS)' | cmp -s - $@ || echo '$(ALL_CFLAGS) $(LDFLAGS)' > $@
+	@echo '$(CC) $(ALL_CFLAGS) $(LDFLAGS) $(PLUGIN_LDFLAGS)' | cmp -s - $@ || echo '$(CC) $(ALL_CFLAGS) $(LDFLAGS) $(PLUGIN_LDFLAGS)' > $@
 FORCE:
 
 $(BUILD)/%.o: %.c $(BUILD)/.flags
@@ -123,7 +125,7 @@ $(BUILD)/plugin/%.o: plugin/%.c $(BUILD)/.flags
 
 $(PLUGIN): $(PLUGIN_OBJS) plugin/exports.map
 	@echo "  LD      $@"
-	$(Q)$(CC) $(LDFLAGS) -shared -Wl,--version-script=plugin/exports.map \
+	$(Q)$(CC) $(LDFLAGS) $(PLUGIN_LDFLAGS) -shared -Wl,--version-script=plugin/exports.map \
 		-Wl,-z,defs -o $@ $(PLUGIN_OBJS) $(PLUGIN_LIBS)
 
 $(BUILD)/libsvplugin.a: $(PLUGIN_LIB_OBJS)
@@ -264,6 +266,7 @@ check:
 	$(MAKE) WERROR=1 confcheck
 	$(MAKE) WERROR=1 unit
 	$(MAKE) WERROR=1 system
+	$(MAKE) sanitize
 
 demo: deps all
 	/usr/bin/python3 tests/demo.py
@@ -344,12 +347,60 @@ uninstall:
 	for d in $(OWN_DIRS); do [ ! -d $(DESTDIR)$$d ] || rmdir $(DESTDIR)$$d 2>/dev/null || \
 		echo "  KEPT    $(DESTDIR)$$d (not empty)"; done
 
+# The sanitizer build, build-asan: AddressSanitizer (with LeakSanitizer)
+# and UBSan, any report fatal. clang, because its ASan runtime carries
+# UBSan: one runtime, one log_path for every report (with gcc, libasan
+# takes over libubsan's report path and UBSan writes to stderr whatever
+# UBSAN_OPTIONS say). The runtime is the shared one, found by rpath, so the
+# plugin and openvpn (not instrumented; tests/bed preloads the runtime
+# into it) share it; -z nodelete keeps the plugin mapped after openvpn's
+# dlclose, so leak reports at openvpn's exit name its functions.
+SAN_CC		?= clang
+SAN_FLAGS	:= -fsanitize=address,undefined -fno-sanitize-recover=all
+SAN_RT		= $(shell $(SAN_CC) -print-file-name=libclang_rt.asan-$(shell uname -m).so)
+SAN_MAKE	= $(MAKE) BUILD=build-asan CC=$(SAN_CC) CPPFLAGS= WERROR=1 \
+	CFLAGS='-O1 -g -fno-omit-frame-pointer $(SAN_FLAGS)' \
+	LDFLAGS='$(SAN_FLAGS) -shared-libasan -Wl,-rpath,$(dir $(SAN_RT))' \
+	PLUGIN_LDFLAGS='-Wl,-z,nodelete'
+# make check's sanitizer stage runs these system tests; make asan runs
+# them all. Together they cover, against build-asan: start -> connected
+# -> stop through the API, a clean SIGTERM, state events; the plugin inside
+# openvpn accepting the right hub, refusing others (a name outside the
+# policy, a certificate without EKU), consent (a hold released by hand),
+# peer events, dropping to nobody; supportvpnctl; a support session with
+# auth; supportvpn-hubd and the hub-mode plugin with a grant.
+SAN_SYSTEM_TESTS := \
+	tests/system/test_lifecycle.py::test_start_wait_connects_and_hub_reaches_appliance \
+	tests/system/test_lifecycle.py::test_stop_tears_the_tunnel_down \
+	tests/system/test_lifecycle.py::test_sigterm_is_a_clean_shutdown \
+	tests/system/test_lifecycle.py::test_state_events_follow_start_and_stop \
+	'tests/system/test_plugin.py::test_right_hub_connects_with_cn_and_fingerprint[plain]' \
+	'tests/system/test_plugin.py::test_rogue_hub_is_refused[b-name-outside-policy]' \
+	'tests/system/test_plugin.py::test_rogue_hub_is_refused[c-no-eku-posing-as-hub]' \
+	'tests/system/test_plugin.py::test_hold_released_by_hand_connects_nowhere[after_connection]' \
+	tests/system/test_plugin.py::test_peer_events_carry_the_fields \
+	'tests/system/test_plugin.py::test_renegotiation_reads_consent[user_nobody]' \
+	tests/system/test_ctl.py::test_ctl_status_start_stop \
+	tests/system/test_session.py::test_password_and_auth_gates \
+	tests/system/test_session.py::test_set_password_from_stdin \
+	tests/system/test_hub.py::test_staff_reaches_only_the_granted_appliance
+# For the unit tests (the system tests' bed sets its own, with the same
+# checks): leaks, stack use after return, UBSan's reports with the stack,
+# addr2line for file:line where llvm-symbolizer is missing.
+SAN_ENV		:= ASAN_OPTIONS=detect_leaks=1:detect_stack_use_after_return=1:allow_addr2line=1 \
+	UBSAN_OPTIONS=print_stacktrace=1:allow_addr2line=1
+
+# make check's sanitizer stage: the build, all unit tests and the plugin
+# driver, then SAN_SYSTEM_TESTS on the bed (which sends every report to a
+# file and fails the test that made one: tests/bed/sanitizer.py).
+sanitize:
+	$(SAN_ENV) $(SAN_MAKE) all unit
+	$(SAN_ENV) SUPPORTVPN_BUILD=build-asan $(PYTEST) -p no:cacheprovider -v $(SAN_SYSTEM_TESTS)
+
+# Everything under the sanitizers: as make sanitize, with all system tests.
 asan:
-	$(MAKE) BUILD=build-asan CFLAGS='-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all' \
-		LDFLAGS='-fsanitize=address,undefined' CPPFLAGS= WERROR=1 all \
-		$(UNIT_BINS:$(BUILD)/%=build-asan/%) $(HELPER_BINS:$(BUILD)/%=build-asan/%)
-	@set -e; for t in $(UNIT_BINS:$(BUILD)/%=build-asan/%); do echo "== $$t"; (cd tests/unit && ../../$$t); done
-	SUPPORTVPN_BUILD=build-asan $(PYTEST) -p no:cacheprovider -v tests/system
+	$(SAN_ENV) $(SAN_MAKE) all unit
+	$(SAN_ENV) SUPPORTVPN_BUILD=build-asan $(PYTEST) -p no:cacheprovider -v tests/system
 
 # libFuzzer harnesses (clang), one per parser; each runs FUZZ_SECONDS.
 build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(MODULE_SRCS)

@@ -4,6 +4,7 @@ appliance's supportvpnd, and clients for its API and for openvpn's
 management protocol. See core.py for the layout; DESIGN.md section 8 for
 the rules."""
 
+from . import core, sanitizer
 from .api import ApiClient, ApiClosed, ApiError
 from .appliance import (SERVER_NAMES, Appliance, build_dir, client_config,
                         plugin_path, policy_doc, supportvpnctl_path,

@@ -272,7 +272,8 @@ class Appliance:
             return ""
 
     def sanitizer_reports(self):
-        """ASan/UBSan/LSan reports in supportvpnd's output."""
+        """ASan/UBSan/LSan reports in supportvpnd's output (where they go
+        if the report file cannot be written; see bed/sanitizer.py)."""
         text = self.output_text()
         return [ln for ln in text.splitlines()
                 if "Sanitizer" in ln and ("ERROR" in ln or "WARNING" in ln)
@@ -300,9 +301,11 @@ class Appliance:
             list(args)
         if self.tmpfs is not None:
             argv = self.tmpfs.enter + argv
+        # With the plugin, the openvpn it starts (inheriting its
+        # environment) needs a sanitizer build's runtime preloaded.
         self.proc = self.bed.spawn(
             f"{self.tag}-supportvpnd-{self.starts}", self.role, argv,
-            log=self.out_path, env=env)
+            log=self.out_path, env=env, preload=bool(self.plugin))
         with open(self.out_path, "a") as f:
             f.write(f"==== test: started supportvpnd pid {self.proc.pid} "
                     f"(start #{self.starts}"
@@ -430,7 +433,8 @@ class Appliance:
         if config is not None:
             env["SUPPORTVPND_CONFIG"] = config
         return subprocess.run(argv, capture_output=True, text=True,
-                              timeout=timeout, env=env)
+                              timeout=timeout,
+                              env=self.bed.sanitizer_env(base=env))
 
     # -- observations ------------------------------------------------------------
     def openvpn_pids(self):

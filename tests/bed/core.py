@@ -29,6 +29,11 @@ started (by pid), kills whatever else still runs in our namespaces, deletes
 the namespaces, removes /etc/netns/<ns>, closes sockets we hold in them, and
 removes the run directory unless the run failed (then it keeps it and says
 where).
+
+Against a sanitizer build (sanitizer.py), what spawn() and exec() start
+writes its ASan/UBSan/LSan reports to <run dir>/sanitizer/;
+take_sanitizer_reports() hands out the new ones, and cleanup keeps the run
+directory if it finds any.
 """
 
 import atexit
@@ -49,6 +54,7 @@ import time
 import weakref
 
 from . import netns as nx
+from . import sanitizer
 
 OPENVPN = "/usr/sbin/openvpn"
 DNSMASQ = "/usr/sbin/dnsmasq"
@@ -77,6 +83,9 @@ RUN_DIR_FMT = "supportvpn-bed-{prefix}"
 
 # Every prefix a Bed in this process used, for the final "all gone" check.
 ALL_PREFIXES = []
+# Sanitizer reports a bed found when it was cleaned up that no test had
+# claimed yet (Bed.take_sanitizer_reports); the fixtures fail on them.
+UNCLAIMED_REPORTS = []
 _live_beds = weakref.WeakSet()
 
 
@@ -524,6 +533,9 @@ class Bed:
         self.network_roles = []    # roles start_network made healthy
         self._hub_kw = None        # the options the running hub started with
         self.extra_logs = {}       # name -> path, for log dumps
+        # Sanitizer runs: where our processes' reports go (sanitizer.py).
+        self.san_dir = os.path.join(self.dir, "sanitizer")
+        self._san_seen = set()
         ALL_PREFIXES.append(self.prefix)
         _live_beds.add(self)
         _install_signal_handlers()
@@ -542,6 +554,10 @@ class Bed:
             os.makedirs(self.dir, mode=0o700)
             with open(os.path.join(self.dir, "owner"), "w") as f:
                 f.write(f"{os.getpid()}\n")
+            if sanitizer.active():
+                # Reachable for an openvpn that dropped to nobody.
+                os.chmod(self.dir, 0o711)
+                sanitizer.make_dir(self.san_dir)
             self._add_ns("inet")
             inet = self.ns("inet")
             nx.ip("link", "set", "dev", "lo", "up", ns=inet)
@@ -606,10 +622,14 @@ class Bed:
         return name
 
     # -- processes -----------------------------------------------------------
-    def spawn(self, name, role, argv, env=None, extra_logs=(), log=None):
+    def spawn(self, name, role, argv, env=None, extra_logs=(), log=None,
+              preload=False):
         """Starts argv inside <prefix>-<role> as our child, stdout+stderr to
-        <dir>/<name>.out; it is stopped at cleanup."""
+        <dir>/<name>.out; it is stopped at cleanup. In a sanitizer run the
+        process gets sanitizer_env(preload) on top of `env`: preload=True
+        for openvpn with the plugin, or what starts one (supportvpnd)."""
         log = log or os.path.join(self.dir, f"{name}.out")
+        env = self.sanitizer_env(preload, env)
         with open(log, "ab") as out:
             popen = subprocess.Popen(
                 [nx.IP, "netns", "exec", self.ns(role)] + list(argv),
@@ -625,8 +645,26 @@ class Bed:
 
     def exec(self, role, argv, timeout=30, check=False, **kw):
         """Runs argv to completion inside <prefix>-<role>."""
+        kw["env"] = self.sanitizer_env(base=kw.get("env"))
         return nx.run([nx.IP, "netns", "exec", self.ns(role)] + list(argv),
                       check=check, timeout=timeout, **kw)
+
+    # -- sanitizer runs ------------------------------------------------------
+    def sanitizer_env(self, preload=False, base=None):
+        """The environment for a process of ours: `base` (None: inherit)
+        as it is in a normal build; in a sanitizer run, with the options
+        that send its reports to san_dir (see sanitizer.py)."""
+        if not sanitizer.active():
+            return base
+        return sanitizer.env(self.san_dir, preload, base)
+
+    def take_sanitizer_reports(self):
+        """Report files that appeared since the last call (each is
+        returned once)."""
+        new = [p for p in sanitizer.reports(self.san_dir)
+               if p not in self._san_seen]
+        self._san_seen.update(new)
+        return new
 
     def track(self, closable):
         """close() is called on it at cleanup (sockets, clients, services)."""
@@ -964,6 +1002,12 @@ class Bed:
         left = our_netns([self.prefix])
         if left:
             errors.append(f"namespaces still present: {left}")
+        # Reports of processes that exited during cleanup: kept for the
+        # fixtures, and so is the directory holding them.
+        late = self.take_sanitizer_reports()
+        if late:
+            UNCLAIMED_REPORTS.extend(late)
+            self.failed = True
         if self.failed:
             print(f"\n[bed {self.prefix}] run failed; artefacts kept in "
                   f"{self.dir}", file=sys.stderr, flush=True)

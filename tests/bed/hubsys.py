@@ -167,7 +167,7 @@ class SupportHub:
         with open(conf, "w") as f:
             f.write(self.server_text(proto))
         p = self.bed.spawn(f"hub-{proto}", "hub", [OPENVPN, "--config",
-                                                    conf])
+                                                    conf], preload=True)
         self.servers[proto] = p
 
         def ready():

@@ -18,6 +18,13 @@ On a failure, the tails of the bed's logs (hub openvpn, supportvpnd log and
 output, ...) are attached to the report, and the run directory is kept
 (its path is printed at the end). Namespaces and processes are always
 removed; a final check verifies it.
+
+Against a sanitizer build (SUPPORTVPN_BUILD=build-asan: make check's
+sanitizer stage, make asan), every ASan, UBSan or LeakSanitizer report a
+process wrote (bed/sanitizer.py) fails the test during which it appeared
+(in its teardown: a daemon reports leaks when it exits), or, for a process
+that exited when a module's bed was removed, that module's last test; and
+every SIGTERM of supportvpnd must end in exit status 0.
 """
 
 import hashlib
@@ -62,10 +69,74 @@ def _beds_of(item):
     return beds
 
 
+_fallback_dir = None
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _sanitizer_fallback(request):
+    """Sanitizer runs: the bed gives each process it starts a report
+    directory of its own bed; a process of ours that a test starts some
+    other way (subprocess.run of supportvpnctl, say) reports here."""
+    if not tb.sanitizer.active():
+        yield None
+        return
+    global _fallback_dir
+    d = tb.sanitizer.make_dir(tempfile.mkdtemp(
+        prefix="supportvpn-sanitizer-"))
+    saved = {k: os.environ.get(k) for k in tb.sanitizer.options(d)}
+    os.environ.update(tb.sanitizer.options(d))
+    _fallback_dir = d
+    yield d
+    for k, v in saved.items():
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v
+    if tb.sanitizer.reports(d):
+        _kept_dirs.append(d)
+    else:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+_fallback_seen = set()
+
+
+def _new_sanitizer_reports():
+    """Reports no test has been failed for yet: those of live beds, those
+    beds found at their cleanup, and the fallback directory's."""
+    new = []
+    for b in list(tb.core._live_beds):
+        new += b.take_sanitizer_reports()
+    new += tb.core.UNCLAIMED_REPORTS
+    tb.core.UNCLAIMED_REPORTS.clear()
+    if _fallback_dir is not None:
+        for p in tb.sanitizer.reports(_fallback_dir):
+            if p not in _fallback_seen:
+                _fallback_seen.add(p)
+                new.append(p)
+    return new
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
     outcome = yield
     rep = outcome.get_result()
+    # Sanitizer runs: after each test's teardown (which includes that of
+    # module fixtures after a module's last test), every report that
+    # appeared since the previous check fails this test.
+    if call.when == "teardown" and _fallback_dir is not None:
+        new = _new_sanitizer_reports()
+        if new:
+            for b in list(tb.core._live_beds):
+                if any(p.startswith(b.san_dir + os.sep) for p in new):
+                    b.mark_failed(item.nodeid)
+            text = (f"{len(new)} sanitizer report(s):\n" +
+                    tb.sanitizer.describe(new))
+            if rep.failed:
+                rep.sections.append(("sanitizer reports", text))
+            else:
+                rep.outcome = "failed"
+                rep.longrepr = text
     if not rep.failed:
         return
     item.session._supportvpn_failed = True
@@ -163,7 +234,7 @@ def strict_exit():
     v = os.environ.get("SUPPORTVPN_STRICT_EXIT")
     if v is not None:
         return v not in ("", "0")
-    return "asan" in os.path.basename(tb.build_dir().rstrip("/"))
+    return tb.sanitizer.active()
 
 
 def _check_daemon_exits(apps):

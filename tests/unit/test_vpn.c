@@ -1069,7 +1069,7 @@ test_exit_at_start_backoff(void **state)
 {
 	struct fx *f = *state;
 	struct rec *r;
-	int64_t t0, t1, prev = -1, gap;
+	int64_t t0, t1, exited = -1, gap;
 	size_t i, n;
 	int spawns = 0;
 
@@ -1085,15 +1085,20 @@ test_exit_at_start_backoff(void **state)
 	assert_int_equal(vpn_state(f->v), VPN_FAILED);
 	n = rec_load(f, &r);
 	for (i = 0; i < n; i++) {
+		if (strncmp(r[i].ev, "exit ", 5) == 0)
+			exited = r[i].ms;
 		if (strcmp(r[i].ev, "start") != 0)
 			continue;
-		if (prev >= 0) {
-			gap = r[i].ms - prev;
+		/*
+		 * The backoff runs from the last one's exit: its own run
+		 * (three times longer in a sanitizer build) is not part of it.
+		 */
+		if (exited >= 0) {
+			gap = r[i].ms - exited;
 			if (gap < 90 || gap > 400 + 300)
 				fail_msg("spawn %zu came %" PRId64 " ms after "
-				    "the one before", i, gap);
+				    "the one before exited", i, gap);
 		}
-		prev = r[i].ms;
 		if (r[i].ms >= t0 && r[i].ms <= t1)
 			spawns++;
 	}
@@ -1537,6 +1542,15 @@ group_setup(void **state)
 		    "$(BUILD)/tests/fake_openvpn or set FAKE_OPENVPN)\n");
 		return -1;
 	}
+	/*
+	 * Some tests time the fake's exits (the restart backoff). Built with
+	 * ASan, its leak check at each exit took 225 ms more on a busy
+	 * machine, most of the 300 ms those tests allow. It is a stand-in
+	 * for openvpn, not ours to ship: its memory errors are still
+	 * reported, its leaks not. Without ASan nothing reads this.
+	 */
+	if (setenv("LSAN_OPTIONS", "detect_leaks=0", 1) < 0)
+		return -1;
 	return 0;
 }
 
