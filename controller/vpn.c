@@ -57,7 +57,8 @@ struct vpn {
 	void			*arg;
 	struct proc		*proc;
 	struct mgmt		*mgmt;
-	struct settings		 settings;
+	struct settings		 settings;	/* what is in effect */
+	bool			 settings_unsaved; /* the file says otherwise */
 
 	enum vpn_state		 state;
 	char			 detail[768];
@@ -1113,13 +1114,18 @@ on_checks_change(void *arg)
 
 /* ---- owner commands --------------------------------------------------- */
 
+/*
+ * Makes "start when possible" swp, on disk first: in memory only once the
+ * file says so. A file that a failed stop left behind (settings_unsaved)
+ * is rewritten even when memory already agrees.
+ */
 static int
 persist(struct vpn *v, bool swp)
 {
 	struct settings s = v->settings;
 	int rc;
 
-	if (v->settings.start_when_possible == swp)
+	if (v->settings.start_when_possible == swp && !v->settings_unsaved)
 		return 0;
 	s.start_when_possible = swp;
 	if ((rc = settings_save(v->cfg->settings_file, &s)) < 0) {
@@ -1128,6 +1134,7 @@ persist(struct vpn *v, bool swp)
 		return rc;
 	}
 	v->settings = s;
+	v->settings_unsaved = false;
 	log_info("settings: start when possible is now %s", swp ? "on" :
 	    "off");
 	schedule_checks(v);
@@ -1269,7 +1276,21 @@ vpn_stop_why(struct vpn *v, const char *why, vpn_done_fn done, void *arg,
 	    "returning openvpn to its hold");
 	v->want_up = false;
 	revoke_consent(v);
-	prc = persist(v, false);
+	if ((prc = persist(v, false)) < 0) {
+		/*
+		 * The owner's stop wins all the same: cleared in memory, so
+		 * the next hold does not arm the VPN again. The file still
+		 * says armed until a later write succeeds; the answer says so.
+		 */
+		v->settings.start_when_possible = false;
+		v->settings_unsaved = true;
+		schedule_checks(v);
+		waiter_finish(w, VPN_ERR_STORAGE, "the support VPN stops, but "
+		    "'start when possible' could not be cleared in %s (%s): it "
+		    "is off now, yet the file still has it on, so a restart of "
+		    "supportvpnd would arm it again until a stop can write the "
+		    "file", v->cfg->settings_file, strerror(-prc));
+	}
 	finish_waiters(v, WAIT_START, VPN_ERR_SUPERSEDED, "stopped by a stop "
 	    "command before the support VPN connected");
 	if (v->release_pending) {
@@ -1283,12 +1304,6 @@ vpn_stop_why(struct vpn *v, const char *why, vpn_done_fn done, void *arg,
 		set_state(v, VPN_STOPPED, "%s", v->stop_why);
 	else
 		begin_stop(v, stopping);
-	if (prc < 0 && !w->finished) {
-		/* The tunnel still goes down; the owner learns the rest. */
-		waiter_finish(w, VPN_ERR_STORAGE, "the support VPN is stopping,"
-		    " but 'start when possible' could not be cleared in %s: %s",
-		    v->cfg->settings_file, strerror(-prc));
-	}
 	return 0;
 }
 

@@ -788,6 +788,50 @@ test_stop_clears_when_possible(void **state)
 	assert_int_equal(rec_count(f, "release held"), 1);
 }
 
+/*
+ * The stop's write of settings.json fails (a directory where its temporary
+ * file goes): the stop answers "storage", but the owner's stop still wins:
+ * the VPN goes down and stays down instead of being re-armed from memory
+ * at the next hold. A second stop, still failing, says so too (the hold is
+ * already reached, which must not hide the error), and once the disk works
+ * again the next stop writes what the failed ones could not.
+ */
+static void
+test_stop_when_settings_cannot_be_written(void **state)
+{
+	struct fx *f = *state;
+	char blocker[160];
+
+	boot_held(f, "");
+	start(f, true, true, 10, &f->d[0], NULL);
+	WAIT_FOR(f, f->d[0].calls > 0, WAIT_MS);
+	assert_int_equal(f->d[0].r, VPN_OK);
+	assert_int_equal(disk_swp(f), 1);
+	path_join(blocker, sizeof(blocker), f->state_dir, "settings.json.tmp");
+	assert_int_equal(mkdir(blocker, 0700), 0);
+
+	stop(f, &f->d[1], NULL);
+	WAIT_FOR(f, f->d[1].calls > 0, WAIT_MS);
+	assert_int_equal(f->d[1].r, VPN_ERR_STORAGE);
+	assert_contains(f->d[1].msg, "settings.json");
+	WAIT_FOR(f, vpn_state(f->v) == VPN_STOPPED && ovpn_held(f), WAIT_MS);
+	run_for(f, 300);
+	assert_int_equal(vpn_state(f->v), VPN_STOPPED);
+	assert_int_equal(rec_count(f, "release held"), 1);
+	assert_true(json_is_false(st_get(f, "start_when_possible", NULL)));
+	assert_int_equal(disk_swp(f), 1);
+
+	stop(f, &f->d[2], NULL);
+	WAIT_FOR(f, f->d[2].calls > 0, WAIT_MS);
+	assert_int_equal(f->d[2].r, VPN_ERR_STORAGE);
+	assert_int_equal(disk_swp(f), 1);
+
+	assert_int_equal(rmdir(blocker), 0);
+	stop_ok(f, &f->d[3]);
+	assert_int_equal(disk_swp(f), 0);
+	assert_int_equal(rec_count(f, "release held"), 1);
+}
+
 /* A persisted "start when possible" connects at boot by itself. */
 static void
 test_boot_with_when_possible_connects(void **state)
@@ -1328,6 +1372,7 @@ main(int argc, char **argv)
 		T(test_start_while_stopping),
 		T(test_start_when_possible_persists),
 		T(test_stop_clears_when_possible),
+		T(test_stop_when_settings_cannot_be_written),
 		T(test_boot_with_when_possible_connects),
 		T(test_corrupt_settings_set_aside),
 		T(test_exit_at_start_backoff),
