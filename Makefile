@@ -35,7 +35,8 @@ endif
 DEB_PACKAGES := build-essential pkg-config libuv1-dev libjansson-dev \
 	libcmocka-dev libssl-dev libcurl4-openssl-dev openvpn openssl \
 	python3 python3-pytest dnsmasq-base iproute2 procps socat iputils-ping \
-	curl clang libclang-rt-14-dev libcrypt-dev libnftables-dev nftables
+	curl clang libclang-rt-14-dev libcrypt-dev libnftables-dev nftables \
+	fiu-utils libfiu0
 
 UV_CFLAGS	= $(shell $(PKG_CONFIG) --cflags libuv jansson libcurl 2>/dev/null)
 UV_LIBS		= $(shell $(PKG_CONFIG) --libs libuv jansson libcurl libxcrypt 2>/dev/null)
@@ -70,8 +71,9 @@ MODULE_SRCS	:= $(filter-out $(CTL_SRCS) $(DAEMON_MAIN),$(wildcard controller/*.c
 MODULE_OBJS	:= $(MODULE_SRCS:%.c=$(BUILD)/%.o)
 UNIT_SRCS	:= $(wildcard tests/unit/test_*.c)
 UNIT_BINS	:= $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
-# Test helpers: programs the unit tests run (not tests themselves).
-HELPER_BINS	:= $(BUILD)/tests/fake_openvpn $(BUILD)/tests/plugin_driver
+# Test helpers: programs the tests run (not tests themselves).
+HELPER_BINS	:= $(BUILD)/tests/fake_openvpn $(BUILD)/tests/plugin_driver \
+		   $(BUILD)/tests/supportvpnd-fiu
 FUZZ_SRCS	:= $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS	:= $(FUZZ_SRCS:tests/fuzz/%.c=build-fuzz/%)
 FUZZ_SECONDS	?= 60
@@ -145,6 +147,14 @@ $(BUILD)/controller/main.o: ALL_CFLAGS += -Iplugin
 $(BUILD)/supportvpnd: $(BUILD)/controller/main.o $(BUILD)/libsvd.a $(BUILD)/libsvplugin.a
 	@echo "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(UV_LIBS)
+
+# The same daemon with its functions in the dynamic symbol table, so that
+# libfiu can fail a libc call only when one of them is on the stack
+# (fiu-ctrl's enable_stack_by_name; tests/system/test_iofaults.py).
+$(BUILD)/tests/supportvpnd-fiu: $(BUILD)/controller/main.o $(BUILD)/libsvd.a $(BUILD)/libsvplugin.a
+	@mkdir -p $(@D)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(LDFLAGS) -rdynamic -o $@ $^ $(UV_LIBS)
 
 $(BUILD)/supportvpnctl: $(BUILD)/controller/ctl.o $(BUILD)/libsvd.a
 	@echo "  LD      $@"
@@ -223,7 +233,7 @@ confcheck: $(BUILD)/supportvpnd $(BUILD)/supportvpn-hubd
 		conf/hub/supportvpn-hubd.json > $(BUILD)/confcheck-hub.json
 	$(Q)./$(BUILD)/supportvpn-hubd -n --config $(BUILD)/confcheck-hub.json
 
-system: all
+system: all $(HELPER_BINS)
 	$(PYTEST) -p no:cacheprovider -v tests/system
 
 check:

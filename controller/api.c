@@ -459,10 +459,10 @@ handle_request(struct client *c, struct api_request *req)
 {
 	struct api *a = c->api;
 	const char *code = "internal";
-	char why[256];
+	char why[512];
 	json_t *res, *by = NULL;
 	size_t i;
-	int rc = 0;
+	int armed = 0, rc = 0;
 
 	switch (req->cmd) {
 	case API_CMD_STATUS:
@@ -509,11 +509,20 @@ handle_request(struct client *c, struct api_request *req)
 	case API_CMD_START:
 		log_info("api: %s: start%s%s", c->peer, req->when_possible ?
 		    " when possible" : "", req->wait ? " (wait)" : "");
+		/* Armed before the session opens: a start that cannot be
+		 * saved changes nothing, and a refused session disarms. */
+		if (req->when_possible &&
+		    (armed = vpn_arm(a->vpn, why, sizeof(why))) < 0) {
+			send_error(c, req->id, "storage", why);
+			return;
+		}
 		by = client_by(c, req);
 		rc = session_start(a->session, by, req->when_possible,
 		    req->duration_s, &code, why, sizeof(why));
 		json_decref(by);
 		if (rc < 0) {
+			if (armed > 0)
+				vpn_disarm(a->vpn);
 			log_warnx("api: %s: start refused: %s", c->peer, why);
 			send_error(c, req->id, code, why);
 			return;

@@ -1133,12 +1133,59 @@ persist(struct vpn *v, bool swp)
 		    v->cfg->settings_file, strerror(-rc));
 		return rc;
 	}
+	if (rc > 0)
+		log_warnx("settings: %s is written, but its directory could not"
+		    " be synced (%s): it may not survive a power loss",
+		    v->cfg->settings_file, strerror(rc));
 	v->settings = s;
 	v->settings_unsaved = false;
 	log_info("settings: start when possible is now %s", swp ? "on" :
 	    "off");
 	schedule_checks(v);
 	return 0;
+}
+
+/*
+ * Clears "start when possible". If the file cannot be written, it is
+ * cleared in memory all the same, so the next hold does not arm the VPN
+ * again (a stop wins, and a session that was refused must not start);
+ * the file stays behind (settings_unsaved) until a later write. 0, or the
+ * write's -errno (logged).
+ */
+static int
+disarm(struct vpn *v)
+{
+	int rc;
+
+	if ((rc = persist(v, false)) < 0) {
+		v->settings.start_when_possible = false;
+		v->settings_unsaved = true;
+		schedule_checks(v);
+	}
+	return rc;
+}
+
+int
+vpn_arm(struct vpn *v, char *why, size_t whylen)
+{
+	bool was = v->settings.start_when_possible;
+	int rc;
+
+	if (v->shutting_down)
+		return 0;	/* vpn_start refuses it */
+	if ((rc = persist(v, true)) < 0) {
+		snprintf(why, whylen, "cannot save 'start when possible' in %s: "
+		    "%s; nothing was changed", v->cfg->settings_file,
+		    strerror(-rc));
+		return rc;
+	}
+	return was ? 0 : 1;
+}
+
+void
+vpn_disarm(struct vpn *v)
+{
+	(void)disarm(v);	/* logged; memory is cleared either way */
 }
 
 int
@@ -1276,15 +1323,7 @@ vpn_stop_why(struct vpn *v, const char *why, vpn_done_fn done, void *arg,
 	    "returning openvpn to its hold");
 	v->want_up = false;
 	revoke_consent(v);
-	if ((prc = persist(v, false)) < 0) {
-		/*
-		 * The owner's stop wins all the same: cleared in memory, so
-		 * the next hold does not arm the VPN again. The file still
-		 * says armed until a later write succeeds; the answer says so.
-		 */
-		v->settings.start_when_possible = false;
-		v->settings_unsaved = true;
-		schedule_checks(v);
+	if ((prc = disarm(v)) < 0) {
 		waiter_finish(w, VPN_ERR_STORAGE, "the support VPN stops, but "
 		    "'start when possible' could not be cleared in %s (%s): it "
 		    "is off now, yet the file still has it on, so a restart of "

@@ -113,6 +113,10 @@ class Appliance:
     the way to run_dir and the policy are made traversable (0711), as /run
     and /etc are on an appliance, so an openvpn that dropped to `user
     nobody` still reaches the consent record, events.sock and the policy.
+
+    `binary` runs another supportvpnd build (default: the build dir's);
+    `wrap` is a command put in front of it (e.g. fiu-run -x ...); both are
+    attributes, so a test may set them after construction.
     """
 
     _count = 0
@@ -121,7 +125,7 @@ class Appliance:
                  api_port=7515, client_text=None, client_extra=(),
                  config_extra=None, remote=HUB_IP, plugin=False, policy=None,
                  server_names=SERVER_NAMES, roots=("ca",), client_ca="ca",
-                 env=None, run_dir=None):
+                 env=None, run_dir=None, binary=None, wrap=()):
         Appliance._count += 1
         self.bed, self.role, self.name = bed, role, name
         self.ns = bed.ns(role)
@@ -139,6 +143,8 @@ class Appliance:
         self.plugin = plugin
         self.api_port = api_port
         self.env = dict(env or {})
+        self.binary = binary
+        self.wrap = list(wrap)
         self.proc = None
         self.starts = 0
         self.sigterm_exits = []    # exit status after each SIGTERM stop
@@ -240,7 +246,7 @@ class Appliance:
     def start(self, wait_ready=True, timeout=15, args=()):
         """Starts supportvpnd; with wait_ready, returns once the API answers
         status."""
-        binary = supportvpnd_path()
+        binary = self.binary or supportvpnd_path()
         if not os.access(binary, os.X_OK):
             raise BedError(f"{binary} is missing: run make first")
         if self.proc and self.proc.alive():
@@ -249,7 +255,7 @@ class Appliance:
         env = dict(os.environ, **self.env) if self.env else None
         self.proc = self.bed.spawn(
             f"{self.tag}-supportvpnd-{self.starts}", self.role,
-            [binary, "--config", self.config_path] + list(args),
+            self.wrap + [binary, "--config", self.config_path] + list(args),
             log=self.out_path, env=env)
         with open(self.out_path, "a") as f:
             f.write(f"==== test: started supportvpnd pid {self.proc.pid} "

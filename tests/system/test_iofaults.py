@@ -1,0 +1,256 @@
+# SPDX-License-Identifier: MIT
+"""I/O faults injected, not imagined: supportvpnd runs under libfiu's
+fiu-run with the POSIX preload (Debian's fiu-utils), and fiu-ctrl makes a
+libc call fail at the moment of interest, only while a chosen function of
+ours is on the stack (enable_stack_by_name; build/tests/supportvpnd-fiu is
+the daemon linked with -rdynamic so libfiu can find those functions).
+
+What goes through wrapped libc calls (and so can be failed here): the
+settings, the session file and the support hash (util_write_atomic: open,
+write, fsync, close, rename, unlink, and the directory's open and fsync),
+the consent record (open, write, rename, unlink), the history (open, write,
+pread, ftruncate, fsync, rename, unlink; its durable fsync runs on libuv's
+thread pool, through libuv's call of libc's fsync), malloc/calloc/realloc
+and strdup (ours and jansson's), and libuv's stream I/O (read, write,
+writev), connect and recvmsg. Not wrapped: fcntl (the consent lock),
+fchmod, fstat/lstat, libuv's accept4 (so an API accept cannot be failed),
+epoll, getrandom, and any call glibc makes inside itself (getaddrinfo's
+sockets, fopen's open).
+
+After each fault: the file is byte-identical to its old or its new version
+and parses (the history: the old bytes, or the old bytes and whole new
+records), the API answered with an error sentence, supportvpnd is alive and
+serves status, and openvpn never connects without a live consent record.
+"""
+
+import contextlib
+import errno
+import json
+import os
+import signal
+import struct
+import fcntl
+import time
+
+import pytest
+
+import bed as tb
+from conftest import start_connected
+
+FIU_RUN = "/usr/bin/fiu-run"
+FIU_CTRL = "/usr/bin/fiu-ctrl"
+F_OFD_GETLK = 36
+
+
+def fiu_binary():
+    return os.path.join(tb.build_dir(), "tests", "supportvpnd-fiu")
+
+
+def _require():
+    for path in (FIU_RUN, FIU_CTRL):
+        if not os.access(path, os.X_OK):
+            pytest.fail(f"{path} is missing: install fiu-utils (make deps)",
+                        pytrace=False)
+    if not os.access(fiu_binary(), os.X_OK):
+        pytest.fail(f"{fiu_binary()} is missing: make "
+                    f"{os.path.relpath(fiu_binary(), tb.build_dir())}",
+                    pytrace=False)
+    if "asan" in os.path.basename(tb.build_dir().rstrip("/")):
+        # ASan's runtime must come first among the libraries, and
+        # libfiu's preload would come before it; both interpose malloc.
+        pytest.skip("libfiu's preload cannot run beside ASan's runtime")
+
+
+class Faults:
+    """libfiu's failure points in one supportvpnd, through fiu-ctrl."""
+
+    def __init__(self, app):
+        self.app = app
+        self.prefix = os.path.join(app.dir, "fiu")
+
+    def wrap(self):
+        return [FIU_RUN, "-x", "-f", self.prefix]
+
+    def ctl(self, *cmds):
+        argv = [FIU_CTRL, "-f", self.prefix]
+        for c in cmds:
+            argv += ["-c", c]
+        r = tb.netns.run(argv + [str(self.app.proc.pid)], check=False)
+        assert r.returncode == 0 and "error" not in r.stdout.lower() and \
+            "unknown" not in r.stdout.lower(), \
+            f"fiu-ctrl {cmds}: {r.stdout}{r.stderr}"
+
+    def enable(self, point, func=None, err=errno.EIO, probability=None):
+        params = f"name={point},failinfo={err}"
+        if func is not None:
+            self.ctl(f"enable_stack_by_name {params},func_name={func}")
+        elif probability is not None:
+            self.ctl(f"enable_random {params},probability={probability}")
+        else:
+            self.ctl(f"enable {params}")
+
+    def disable(self, point):
+        self.ctl(f"disable name={point}")
+
+    @contextlib.contextmanager
+    def on(self, point, func=None, err=errno.EIO, probability=None):
+        self.enable(point, func, err, probability)
+        try:
+            yield
+        finally:
+            if self.app.proc.alive():
+                self.disable(point)
+
+
+@pytest.fixture
+def fiu_app(make_appliance):
+    """factory: an appliance with the real plugin, its supportvpnd under
+    fiu-run -x; returns (app, faults), started and held."""
+    _require()
+
+    def make(**kw):
+        kw.setdefault("plugin", True)
+        app = make_appliance(binary=fiu_binary(), **kw)
+        faults = Faults(app)
+        app.wrap = faults.wrap()
+        app.start()
+        app.wait_status(lambda s: (s.get("openvpn") or {}).get("held"), 15,
+                        desc="openvpn held")
+        return app, faults
+    return make
+
+
+# -- what must hold after every fault -----------------------------------------
+
+def read_bytes(path):
+    try:
+        with open(path, "rb") as f:
+            return f.read()
+    except FileNotFoundError:
+        return None
+
+
+def storage_error(answer, *words):
+    """An error answer with code storage and a sentence naming `words`."""
+    assert answer.get("ok") is False, answer
+    err = answer.get("error") or {}
+    assert err.get("code") == "storage", answer
+    msg = err.get("message") or ""
+    assert len(msg) > 20 and " " in msg, answer
+    for w in words:
+        assert w in msg, f"{w!r} not in {msg!r}"
+    return msg
+
+
+def alive_and_serving(app):
+    assert app.proc.alive(), \
+        f"supportvpnd exited with {app.proc.returncode}:\n" \
+        f"{tb.tail(app.out_path)}"
+    st = app.status()
+    assert st["vpn"] in ("stopped", "waiting", "starting", "connected",
+                         "reconnecting", "stopping", "failed"), st
+    return st
+
+
+def consent_lock_held(path):
+    """Whether someone holds the consent record's write lock (what the
+    plugin asks: F_OFD_GETLK with a read lock)."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except FileNotFoundError:
+        return False
+    try:
+        fl = struct.pack("hhqqi4x", fcntl.F_RDLCK, os.SEEK_SET, 0, 0, 0)
+        got = fcntl.fcntl(fd, F_OFD_GETLK, fl)
+        return struct.unpack("hhqqi4x", got)[0] != fcntl.F_UNLCK
+    finally:
+        os.close(fd)
+
+
+def never_connected_without_consent(app):
+    """openvpn has no tunnel unless a live consent record is there."""
+    if app.tunnel_addrs():
+        assert consent_lock_held(app.consent_path), \
+            "a tunnel without a live consent record"
+
+
+def history_path(app):
+    return os.path.join(app.state_dir, "history.jsonl")
+
+
+def settings_doc(data):
+    """settings.json's bytes, parsed (never torn: it must parse)."""
+    assert data is not None, "settings.json is missing"
+    doc = json.loads(data)
+    assert isinstance(doc, dict) and doc.get("version") == 1, data
+    return doc
+
+
+def no_temp_files(app):
+    left = [n for n in os.listdir(app.state_dir) + os.listdir(app.run_dir)
+            if n.endswith(".tmp") and n != "consent.tmp"]
+    assert not left, f"temporary files left behind: {left}"
+
+
+# Each: (failure point, function on the stack, errno). posix/io/oc/open
+# fails the temporary file's open; rename the step that makes it current.
+SETTINGS_FAULTS = [
+    ("posix/io/oc/open", "settings_save", errno.EACCES),
+    ("posix/io/rw/write", "settings_save", errno.ENOSPC),
+    ("posix/io/sync/fsync", "settings_save", errno.EIO),
+    ("posix/io/dir/rename", "settings_save", errno.EIO),
+    ("libc/mm/malloc", "settings_save", errno.ENOMEM),
+]
+
+
+def test_settings_write_faults(fiu_app):
+    """Arming and clearing "start when possible" with each write step of
+    settings.json failing: the file stays the old version, the command
+    answers `storage`, nothing else changes (no session is opened by a
+    start that could not be armed), and a stop still stops."""
+    app, faults = fiu_app()
+    # A known old version: armed once, then cleared.
+    start_connected(app, when_possible=True)
+    assert app.call("stop")["vpn"] == "stopped"
+    for i, (point, func, err) in enumerate(SETTINGS_FAULTS):
+        old = read_bytes(app.settings_path)
+        assert settings_doc(old)["start_when_possible"] is False
+        history = read_bytes(history_path(app))
+        with faults.on(point, func, err):
+            a = app.request("start", when_possible=True, wait=True,
+                            timeout_s=20, timeout=30)
+        storage_error(a, "settings.json")
+        assert read_bytes(app.settings_path) == old, point
+        st = alive_and_serving(app)
+        assert st["start_when_possible"] is False, (point, st)
+        assert st["vpn"] == "stopped" and st.get("session") is None, \
+            (point, st)
+        assert read_bytes(history_path(app)) == history, \
+            f"{point}: a start that was refused left history records"
+        no_temp_files(app)
+        never_connected_without_consent(app)
+
+        # Armed for real; then the stop's write fails.
+        start_connected(app, when_possible=True)
+        armed = read_bytes(app.settings_path)
+        assert settings_doc(armed)["start_when_possible"] is True
+        with faults.on(point, func, err):
+            a = app.request("stop", timeout=30)
+        storage_error(a, "settings.json")
+        assert read_bytes(app.settings_path) == armed, point
+        # The owner's stop wins all the same: the VPN goes down and stays
+        # down (it is not armed again from memory at the next hold).
+        st = app.wait_vpn("stopped", 15)
+        assert st["start_when_possible"] is False, (point, st)
+        if i == 0:
+            time.sleep(1.5)    # longer than checks.interval_s
+            st = alive_and_serving(app)
+            assert st["vpn"] == "stopped", (point, st)
+        assert not app.tunnel_addrs(), point
+        assert not os.path.exists(app.consent_path), point
+        no_temp_files(app)
+        # The next stop writes what the failed one could not.
+        assert app.call("stop")["vpn"] == "stopped"
+        assert settings_doc(read_bytes(app.settings_path))[
+            "start_when_possible"] is False, point
+
