@@ -254,3 +254,21 @@ def test_settings_write_faults(fiu_app):
         assert settings_doc(read_bytes(app.settings_path))[
             "start_when_possible"] is False, point
 
+
+def test_settings_directory_sync_fault(fiu_app):
+    """The fsync of state_dir after the rename fails: the new version is
+    in place (and the old one gone), so the start must count as armed and
+    answer ok, not `storage` with "nothing was changed"."""
+    app, faults = fiu_app()
+    old = read_bytes(app.settings_path)
+    with faults.on("posix/io/sync/fsync", "util_fsync_dir", errno.EIO):
+        a = app.request("start", when_possible=True, wait=True,
+                        timeout_s=20, timeout=30)
+    assert a.get("ok") is True, a
+    new = read_bytes(app.settings_path)
+    assert new != old and settings_doc(new)["start_when_possible"] is True
+    assert a["result"]["start_when_possible"] is True, a
+    assert "may not survive a power loss" in app.log_text()
+    assert app.call("stop")["vpn"] == "stopped"
+    assert settings_doc(read_bytes(app.settings_path))[
+        "start_when_possible"] is False
