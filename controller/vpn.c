@@ -34,6 +34,9 @@
 
 /* Longest pause honoured from ">HOLD:Waiting for hold release:N". */
 #define VPN_MAX_HOLD_PAUSE_S	300
+/* Retries of a release whose consent record could not be written. */
+#define VPN_CONSENT_RETRY_MIN_MS	1000u
+#define VPN_CONSENT_RETRY_MAX_MS	60000u
 
 enum waiter_kind { WAIT_START, WAIT_STOP };
 
@@ -68,6 +71,7 @@ struct vpn {
 	bool			 stop_requested; /* hold on + SIGUSR1 sent */
 	bool			 held;		/* openvpn sits in a hold */
 	bool			 release_pending; /* release_timer runs */
+	unsigned		 consent_retry_ms; /* after a failed grant */
 	bool			 shutting_down;
 	bool			 seen_hold;	/* since openvpn started */
 	unsigned		 hold_seconds;
@@ -438,6 +442,34 @@ on_release_answer(int status, const struct mgmt_msg *resp, void *arg)
 		    resp->u.response.text);
 }
 
+static void on_release_timer(uv_timer_t *t);
+
+/*
+ * No record, no release: openvpn stays held. A waiting start learns it now
+ * rather than at its timeout; the release is tried again with a doubling
+ * pause, so a passing fault (a full disk) does not need another start.
+ */
+static void
+consent_failed(struct vpn *v, int rc)
+{
+	char msg[sizeof(v->detail)];
+
+	v->consent_retry_ms = v->consent_retry_ms == 0 ?
+	    VPN_CONSENT_RETRY_MIN_MS : v->consent_retry_ms * 2;
+	if (v->consent_retry_ms > VPN_CONSENT_RETRY_MAX_MS)
+		v->consent_retry_ms = VPN_CONSENT_RETRY_MAX_MS;
+	log_error("consent: cannot write %s: %s; trying again in %u s",
+	    v->cfg->consent_file, strerror(-rc), v->consent_retry_ms / 1000);
+	snprintf(msg, sizeof(msg), "cannot record the owner's consent in %s "
+	    "(%s); not connecting, trying again in %u s",
+	    v->cfg->consent_file, strerror(-rc), v->consent_retry_ms / 1000);
+	set_state(v, v->state, "%s", msg);
+	finish_waiters(v, WAIT_START, VPN_ERR_STORAGE, msg);
+	v->release_pending = true;
+	uv_timer_start(&v->release_timer, on_release_timer,
+	    v->consent_retry_ms, 0);
+}
+
 /* Releases the current hold, exactly once. */
 static void
 release_hold(struct vpn *v)
@@ -449,13 +481,10 @@ release_hold(struct vpn *v)
 	if (!v->held || !v->want_up)
 		return;
 	if ((rc = grant_consent(v)) < 0) {
-		log_error("consent: cannot write %s: %s", v->cfg->consent_file,
-		    strerror(-rc));
-		set_state(v, v->state, "cannot record the owner's consent in "
-		    "%s (%s); not connecting", v->cfg->consent_file,
-		    strerror(-rc));
+		consent_failed(v, rc);
 		return;
 	}
+	v->consent_retry_ms = 0;
 	if ((rc = mgmt_send(v->mgmt, "hold release", MGMT_EXPECT_LINE,
 	    on_release_answer, v)) < 0) {
 		/* The link is down; the next link brings the hold again. */
@@ -1241,7 +1270,7 @@ vpn_start(struct vpn *v, bool when_possible, bool wait, unsigned timeout_s,
 		waiter_finish(w, VPN_OK, "%s", "");
 	else if (v->state == VPN_CONNECTED)
 		waiter_finish(w, VPN_OK, "%s", "");
-	else
+	else if (!w->finished)	/* reconcile may have decided it already */
 		uv_timer_start(&w->timer, on_waiter_fire,
 		    (uint64_t)timeout_s * 1000, 0);
 	return 0;

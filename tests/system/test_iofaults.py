@@ -272,3 +272,72 @@ def test_settings_directory_sync_fault(fiu_app):
     assert app.call("stop")["vpn"] == "stopped"
     assert settings_doc(read_bytes(app.settings_path))[
         "start_when_possible"] is False
+
+
+def consent_record(app):
+    """The consent record's content, parsed (None if there is none)."""
+    data = read_bytes(app.consent_path)
+    if data is None:
+        return None
+    doc = json.loads(data)
+    assert isinstance(doc, dict) and doc.get("pid") == app.proc.pid, data
+    return doc
+
+
+# The record is staged (written and locked under consent.tmp) after each
+# stop, and made current by one rename at the grant; a record that could
+# not be staged is written at the grant.
+CONSENT_FAULTS = [
+    ("posix/io/dir/rename", "consent_grant", errno.EIO),
+    ("posix/io/oc/open", "consent_stage", errno.EACCES),
+    ("posix/io/rw/write", "consent_stage", errno.ENOSPC),
+    ("libc/mm/malloc", "consent_stage", errno.ENOMEM),
+]
+
+
+def test_consent_write_faults(fiu_app):
+    """The consent record cannot be written: the start answers `storage`
+    at once instead of waiting out its timeout, openvpn stays held (no
+    record, no tunnel), and once the fault is gone the release is retried
+    and the VPN connects with a whole, live record."""
+    app, faults = fiu_app()
+    for point, func, err in CONSENT_FAULTS:
+        with faults.on(point, func, err):
+            assert app.call("stop")["vpn"] == "stopped"
+            t0 = time.monotonic()
+            a = app.request("start", wait=True, timeout_s=20, timeout=30)
+            storage_error(a, "consent")
+            assert time.monotonic() - t0 < 10, \
+                f"{point}: the start waited for its timeout"
+            st = alive_and_serving(app)
+            assert st["vpn"] != "connected", (point, st)
+            assert consent_record(app) is None, point
+            assert not app.tunnel_addrs(), point
+            assert (st.get("openvpn") or {}).get("held") is True, \
+                (point, st)
+        st = app.wait_vpn("connected", 15)
+        rec = consent_record(app)
+        assert rec is not None and consent_lock_held(app.consent_path), \
+            point
+        never_connected_without_consent(app)
+    assert app.call("stop")["vpn"] == "stopped"
+    assert consent_record(app) is None
+
+
+def test_consent_revoke_fault(fiu_app):
+    """The stop cannot remove the consent record: it stops all the same,
+    and the record left behind is void (nobody holds its lock), so a hold
+    released by anyone else would connect nowhere."""
+    app, faults = fiu_app()
+    start_connected(app)
+    with faults.on("posix/io/dir/unlink", "consent_revoke", errno.EIO):
+        st = app.call("stop", timeout=30)
+    assert st["vpn"] == "stopped", st
+    assert os.path.exists(app.consent_path)
+    assert not consent_lock_held(app.consent_path)
+    assert not app.tunnel_addrs()
+    alive_and_serving(app)
+    start_connected(app)
+    assert consent_lock_held(app.consent_path)
+    assert app.call("stop")["vpn"] == "stopped"
+    assert not os.path.exists(app.consent_path)

@@ -76,6 +76,7 @@ struct fx {
 	enum vpn_state	 seen[MAX_SEEN]; /* from "state" events */
 	size_t		 nseen;
 	const char	*binary;	/* instead of the fake, if set */
+	const char	*plugin;	/* openvpn.plugin, if set */
 	int		 spawns;	/* "process running" events */
 	int		 exits;		/* "process not running" events */
 	int		 fatals;	/* "fatal" events */
@@ -428,7 +429,8 @@ boot(struct fx *f, const char *script, const char *settings)
 	    "s:i}, s:{s:s}}", "state_dir", f->state_dir, "run_dir", f->run_dir,
 	    "log_file", "", "log_level", "error", "openvpn", "binary",
 	    f->binary != NULL ? f->binary : fake_path, "config", f->script,
-	    "plugin", "", "restart_min_ms", 100, "restart_max_ms", 400,
+	    "plugin", f->plugin != NULL ? f->plugin : "",
+	    "restart_min_ms", 100, "restart_max_ms", 400,
 	    "stop_timeout_ms", 2000, "checks", "cloud_url", "");
 	assert_non_null(root);
 	text = json_dumps(root, 0);
@@ -830,6 +832,43 @@ test_stop_when_settings_cannot_be_written(void **state)
 	stop_ok(f, &f->d[3]);
 	assert_int_equal(disk_swp(f), 0);
 	assert_int_equal(rec_count(f, "release held"), 1);
+}
+
+/*
+ * With the plugin, the consent record cannot be put in place (a directory
+ * holding a file where it goes): the waiting start answers "storage" at
+ * once rather than at its timeout, and openvpn stays held; the release is
+ * retried, so the VPN connects once the record can be written.
+ */
+static void
+test_consent_write_fails_then_retried(void **state)
+{
+	struct fx *f = *state;
+	char blocker[160], inside[192];
+	int64_t t0;
+
+	f->plugin = "/nonexistent/openvpn-plugin-supportvpn.so";
+	boot_held(f, "");
+	path_join(blocker, sizeof(blocker), f->run_dir, "consent");
+	path_join(inside, sizeof(inside), blocker, "x");
+	assert_int_equal(mkdir(blocker, 0700), 0);
+	write_file(inside, "x");
+	t0 = now_ms();
+	start(f, false, true, 30, &f->d[0], NULL);
+	WAIT_FOR(f, f->d[0].calls > 0, WAIT_MS);
+	assert_int_equal(f->d[0].r, VPN_ERR_STORAGE);
+	assert_contains(f->d[0].msg, "consent");
+	assert_true(now_ms() - t0 < 2000);
+	run_for(f, 200);
+	assert_true(ovpn_held(f));
+	assert_int_equal(rec_count(f, "cmd hold release"), 0);
+	assert_int_not_equal(vpn_state(f->v), VPN_CONNECTED);
+
+	assert_int_equal(unlink(inside), 0);
+	assert_int_equal(rmdir(blocker), 0);
+	WAIT_FOR(f, vpn_state(f->v) == VPN_CONNECTED, WAIT_MS);
+	assert_int_equal(rec_count(f, "release held"), 1);
+	stop_ok(f, &f->d[1]);
 }
 
 /* A persisted "start when possible" connects at boot by itself. */
@@ -1373,6 +1412,7 @@ main(int argc, char **argv)
 		T(test_start_when_possible_persists),
 		T(test_stop_clears_when_possible),
 		T(test_stop_when_settings_cannot_be_written),
+		T(test_consent_write_fails_then_retried),
 		T(test_boot_with_when_possible_connects),
 		T(test_corrupt_settings_set_aside),
 		T(test_exit_at_start_backoff),
