@@ -31,6 +31,10 @@
 #include "util.h"
 #include "vpn.h"
 
+/* A connection's line buffer: one whole line and its newline at most. */
+#define API_BUF_MIN	4096
+#define API_BUF_MAX	(SUPPORTVPN_API_MAX_LINE + 2)
+
 struct client;
 
 /* An openvpn command in flight; outlives its client if need be. */
@@ -44,8 +48,9 @@ struct client {
 	uv_tcp_t		 tcp;
 	struct api		*api;
 	struct client		*prev, *next;
-	char			*buf;
-	size_t			 len;
+	char			*buf;		/* API_BUF_MIN, growing to */
+	size_t			 len;		/* a whole line: API_BUF_MAX */
+	size_t			 cap;
 	unsigned		 events;	/* subscriptions */
 	bool			 busy;		/* a request waits */
 	bool			 closing;
@@ -594,7 +599,7 @@ client_process(struct client *c)
 		return;
 	}
 	/* Resume reading once a waiting request has freed the buffer. */
-	if (!c->reading && c->len < SUPPORTVPN_API_MAX_LINE + 2) {
+	if (!c->reading && c->len < API_BUF_MAX) {
 		if (uv_read_start((uv_stream_t *)&c->tcp, on_alloc,
 		    on_read) == 0)
 			c->reading = true;
@@ -609,7 +614,7 @@ on_client_closed(uv_handle_t *h)
 	struct client *c = h->data;
 	struct api *a = c->api;
 
-	explicit_bzero(c->buf, c->len);
+	explicit_bzero(c->buf, c->cap);
 	free(c->buf);
 	free(c);
 	handle_released(a);
@@ -645,15 +650,44 @@ client_close(struct client *c, const char *why)
 	uv_close((uv_handle_t *)&c->tcp, on_client_closed);
 }
 
+/*
+ * Doubles the line buffer up to API_BUF_MAX. A fresh copy, not realloc:
+ * the old one may hold a password, and is wiped before it is freed.
+ */
+static int
+client_grow(struct client *c)
+{
+	size_t cap = c->cap * 2 < API_BUF_MAX ? c->cap * 2 : API_BUF_MAX;
+	char *p;
+
+	if ((p = malloc(cap)) == NULL)
+		return -ENOMEM;
+	memcpy(p, c->buf, c->len);
+	explicit_bzero(c->buf, c->cap);
+	free(c->buf);
+	c->buf = p;
+	c->cap = cap;
+	return 0;
+}
+
 static void
 on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
 {
 	struct client *c = h->data;
-	size_t room = SUPPORTVPN_API_MAX_LINE + 2 - c->len;
 
-	/* The buffer holds one full line plus its newline, and no more. */
-	*buf = uv_buf_init(c->buf + c->len, (unsigned)(room > 65536 ? 65536 :
-	    room));
+	/*
+	 * The buffer holds one full line plus its newline, and no more. It
+	 * starts small (requests are a few hundred bytes): a 64 KiB block
+	 * per connection, freed a moment later, fragments the heap until it
+	 * only grows. No room (no memory to grow) gives UV_ENOBUFS, which
+	 * closes the connection.
+	 */
+	if (c->len == c->cap && c->cap < API_BUF_MAX &&
+	    client_grow(c) < 0) {
+		*buf = uv_buf_init(NULL, 0);
+		return;
+	}
+	*buf = uv_buf_init(c->buf + c->len, (unsigned)(c->cap - c->len));
 }
 
 static void
@@ -667,7 +701,7 @@ on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 		return;
 	}
 	c->len += (size_t)n;
-	if (c->len >= SUPPORTVPN_API_MAX_LINE + 2) {
+	if (c->len >= API_BUF_MAX) {
 		/* Full: read more once a waiting request is answered. */
 		uv_read_stop(s);
 		c->reading = false;
@@ -762,12 +796,13 @@ on_connection(uv_stream_t *server, int status)
 		return;
 	}
 	if ((c = calloc(1, sizeof(*c))) == NULL ||
-	    (c->buf = malloc(SUPPORTVPN_API_MAX_LINE + 2)) == NULL) {
+	    (c->buf = malloc(API_BUF_MIN)) == NULL) {
 		free(c);
 		log_warnx("api: out of memory for a connection");
 		refuse(a);
 		return;
 	}
+	c->cap = API_BUF_MIN;
 	c->api = a;
 	uv_tcp_init(a->loop, &c->tcp);
 	c->tcp.data = c;
