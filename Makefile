@@ -88,7 +88,7 @@ BENCH_BINS	:= $(BENCH_SRCS:tests/bench/%.c=$(BUILD)/bench/%)
 PROGRAMS := $(BUILD)/supportvpnd $(BUILD)/supportvpnctl $(PLUGIN) \
 	$(BUILD)/supportvpn-hubd $(BUILD)/supportvpn-hub
 
-.PHONY: all deps check unit system headers confcheck demo bench run \
+.PHONY: all deps check unit system headers confcheck demo bench soak run \
 	install uninstall asan fuzz clean
 .DEFAULT_GOAL := all
 
@@ -249,6 +249,12 @@ demo: deps all
 bench: all $(BENCH_BINS) $(HELPER_BINS)
 	/usr/bin/python3 tests/bench/bench.py
 	/usr/bin/python3 tests/bench/hub_bench.py
+
+# A bounded soak, not part of check: SOAK_SECONDS (180) of mixed load on
+# the bed after a warm-up; prints descriptors, memory, openvpn processes
+# and every wrong answer (tests/soak/soak.py).
+soak: all $(HELPER_BINS)
+	/usr/bin/python3 tests/soak/soak.py
 
 # Foreground, debug logging, the example configuration with state and run
 # directories under build/run (openvpn still needs root for its tun).
