@@ -71,6 +71,12 @@ class Faults:
     def wrap(self):
         return [FIU_RUN, "-x", "-f", self.prefix]
 
+    def start(self):
+        """Starts supportvpnd under fiu-run; returns once openvpn is held."""
+        self.app.start()
+        self.app.wait_status(lambda s: (s.get("openvpn") or {}).get("held"),
+                             15, desc="openvpn held")
+
     def ctl(self, *cmds):
         argv = [FIU_CTRL, "-f", self.prefix]
         for c in cmds:
@@ -105,17 +111,17 @@ class Faults:
 @pytest.fixture
 def fiu_app(make_appliance):
     """factory: an appliance with the real plugin, its supportvpnd under
-    fiu-run -x; returns (app, faults), started and held."""
+    fiu-run -x; returns (app, faults), started and held unless
+    started=False (then faults.start() does it)."""
     _require()
 
-    def make(**kw):
+    def make(started=True, **kw):
         kw.setdefault("plugin", True)
         app = make_appliance(binary=fiu_binary(), **kw)
         faults = Faults(app)
         app.wrap = faults.wrap()
-        app.start()
-        app.wait_status(lambda s: (s.get("openvpn") or {}).get("held"), 15,
-                        desc="openvpn held")
+        if started:
+            faults.start()
         return app, faults
     return make
 
@@ -341,3 +347,107 @@ def test_consent_revoke_fault(fiu_app):
     assert consent_lock_held(app.consent_path)
     assert app.call("stop")["vpn"] == "stopped"
     assert not os.path.exists(app.consent_path)
+
+
+def history_records(data):
+    """The history's lines, each a whole JSON object (never a torn one)."""
+    if not data:
+        return []
+    assert data.endswith(b"\n"), f"the history ends in a torn line: " \
+        f"{data[-200:]!r}"
+    recs = [json.loads(ln) for ln in data.splitlines()]
+    assert all(isinstance(r, dict) and "event" in r for r in recs)
+    return recs
+
+
+def grown_by_whole_records(old, new):
+    """new is old, or old followed by whole records."""
+    old = old or b""
+    assert new is not None and new.startswith(old), \
+        "the history's old records changed"
+    history_records(new)
+
+
+HISTORY_FAULTS = [
+    ("posix/io/rw/write", "audit_append", errno.ENOSPC),
+    ("libc/mm/malloc", "audit_append", errno.ENOMEM),
+]
+
+
+def test_history_write_faults(fiu_app):
+    """The session's first record cannot be appended: the start is refused
+    (`storage`: a session never starts unrecorded), the history is byte
+    for byte what it was, and a start afterwards records normally."""
+    app, faults = fiu_app()
+    start_connected(app)
+    assert app.call("stop")["vpn"] == "stopped"
+    for point, func, err in HISTORY_FAULTS:
+        old = read_bytes(history_path(app))
+        history_records(old)
+        with faults.on(point, func, err):
+            a = app.request("start", wait=True, timeout_s=20, timeout=30)
+        storage_error(a, "unrecorded")
+        assert read_bytes(history_path(app)) == old, point
+        st = alive_and_serving(app)
+        assert st["vpn"] == "stopped" and st.get("session") is None, \
+            (point, st)
+        assert not app.tunnel_addrs(), point
+        start_connected(app)
+        assert app.call("stop")["vpn"] == "stopped"
+        grown_by_whole_records(old, read_bytes(history_path(app)))
+
+
+def test_history_fsync_fault(fiu_app):
+    """Every fsync fails while a session starts and connects (the
+    history's runs on libuv's thread pool): the records are in the file,
+    only not known to be durable; the start goes ahead and the failure is
+    logged."""
+    app, faults = fiu_app()
+    old = read_bytes(history_path(app))
+    with faults.on("posix/io/sync/fsync", None, errno.EIO):
+        start_connected(app)
+        tb.wait_until(lambda: "history: cannot fsync" in app.log_text(), 10,
+                      desc="the fsync failure in the log")
+    assert app.call("stop")["vpn"] == "stopped"
+    grown_by_whole_records(old, read_bytes(history_path(app)))
+    alive_and_serving(app)
+
+
+def test_history_rotation_rename_fault(fiu_app, pki):
+    """The history is full: the next record rotates it. With rename
+    failing the rotation is undone (history.jsonl as it was, no .1, no
+    .tmp) and the start refused; without, history.jsonl.1 is the old file
+    byte for byte."""
+    max_bytes = 16384
+    app, faults = fiu_app(config_extra={"audit": {"max_bytes": max_bytes}},
+                          started=False)
+    # A history of sessions long over, 50 bytes short of its limit: the
+    # next record (over 200 bytes) rotates it.
+    def line(n, pad):
+        return json.dumps({"ts": "2026-01-01T00:00:00.000Z",
+                           "event": "ended", "session": f"old-{n:04d}",
+                           "why": "owner", "detail": "x" * pad}
+                          ).encode() + b"\n"
+    lines = []
+    while sum(map(len, lines)) < max_bytes - 400:
+        lines.append(line(len(lines), 80))
+    short = max_bytes - 50 - sum(map(len, lines)) - len(line(len(lines), 0))
+    lines.append(line(len(lines), short))
+    old = b"".join(lines)
+    assert len(old) == max_bytes - 50
+    with open(history_path(app), "wb") as f:
+        f.write(old)
+    os.chmod(history_path(app), 0o600)
+    faults.start()
+    with faults.on("posix/io/dir/rename", "audit_append", errno.EIO):
+        a = app.request("start", wait=True, timeout_s=20, timeout=30)
+    storage_error(a, "unrecorded")
+    assert read_bytes(history_path(app)) == old
+    assert read_bytes(history_path(app) + ".1") is None
+    assert read_bytes(history_path(app) + ".tmp") is None
+    alive_and_serving(app)
+    start_connected(app)
+    assert app.call("stop")["vpn"] == "stopped"
+    assert read_bytes(history_path(app) + ".1") == old
+    recs = history_records(read_bytes(history_path(app)))
+    assert [r["event"] for r in recs][:1] == ["activated"], recs
