@@ -120,8 +120,17 @@ api_new(uv_loop_t *loop, const struct config *cfg, struct vpn *vpn,
 static void
 on_written(uv_write_t *req, int status)
 {
+	struct client *c = req->handle->data;
+
 	free(req->data);
 	free(req);
+	/*
+	 * A line that could not be written leaves the client without its
+	 * answer, or with part of it: the stream is of no use any more, and
+	 * closing it tells the client. (UV_ECANCELED: closing already.)
+	 */
+	if (status < 0 && status != UV_ECANCELED)
+		client_close(c, uv_strerror(status));
 }
 
 /* Queues line (stolen) on c. A connection that does not read its output

@@ -451,3 +451,18 @@ def test_history_rotation_rename_fault(fiu_app, pki):
     assert read_bytes(history_path(app) + ".1") == old
     recs = history_records(read_bytes(history_path(app)))
     assert [r["event"] for r in recs][:1] == ["activated"], recs
+
+
+def test_api_write_fault_closes_the_connection(fiu_app):
+    """An answer cannot be written to the client's socket: supportvpnd
+    closes that connection (the client sees the end, not silence) and
+    serves everyone else."""
+    app, faults = fiu_app()
+    with app.api(timeout=10) as c:
+        c.status()
+        # uv_write2 is libuv's: every write to a stream starts in it.
+        with faults.on("posix/io/rw/write", "uv_write2", errno.EPIPE):
+            c.send("status")
+            closed = c.wait_eof(5)
+        assert closed, f"no answer and no end: {c.answers}"
+    alive_and_serving(app)
