@@ -86,8 +86,10 @@ class Faults:
             "unknown" not in r.stdout.lower(), \
             f"fiu-ctrl {cmds}: {r.stdout}{r.stderr}"
 
-    def enable(self, point, func=None, err=errno.EIO, probability=None):
-        params = f"name={point},failinfo={err}"
+    def enable(self, point, func=None, err=errno.EIO, probability=None,
+               onetime=False):
+        params = f"name={point},failinfo={err}" + (",onetime" if onetime
+                                                   else "")
         if func is not None:
             self.ctl(f"enable_stack_by_name {params},func_name={func}")
         elif probability is not None:
@@ -99,8 +101,9 @@ class Faults:
         self.ctl(f"disable name={point}")
 
     @contextlib.contextmanager
-    def on(self, point, func=None, err=errno.EIO, probability=None):
-        self.enable(point, func, err, probability)
+    def on(self, point, func=None, err=errno.EIO, probability=None,
+           onetime=False):
+        self.enable(point, func, err, probability, onetime)
         try:
             yield
         finally:
@@ -466,3 +469,70 @@ def test_api_write_fault_closes_the_connection(fiu_app):
             closed = c.wait_eof(5)
         assert closed, f"no answer and no end: {c.answers}"
     alive_and_serving(app)
+
+
+def test_network_faults(fiu_app):
+    """Every socket call fails for a while (posix/io/net/*): the
+    prerequisite checks come back red with reasons, not hanging; an
+    openvpn restarted meanwhile cannot be reached over its management
+    socket, and is once the fault is gone; the API (served by libuv with
+    accept4, read and write, which are not socket calls here) answers
+    throughout."""
+    app, faults = fiu_app()
+    old_pid = app.status()["openvpn"]["pid"]
+    with faults.on("posix/io/net/*", None, errno.ENETUNREACH):
+        got = app.call("checks", refresh=True, timeout=30)
+        red = [i for i in got["items"] if not i["ok"]]
+        assert got["ok"] is False and red, got
+        assert all(isinstance(i["detail"], str) and i["detail"]
+                   for i in red), red
+        os.kill(old_pid, signal.SIGKILL)
+        tb.wait_until(lambda: "Network is unreachable" in app.log_text(),
+                      15, desc="a failed management connect in the log")
+        st = alive_and_serving(app)
+        assert st["vpn"] != "connected", st
+    st = app.wait_status(
+        lambda s: (s.get("openvpn") or {}).get("held") is True and
+        s["openvpn"].get("pid") not in (None, old_pid), 20,
+        desc="the new openvpn reached and held")
+    assert app.call("checks", refresh=True, timeout=30)["ok"] is True
+    start_connected(app)
+    assert app.call("stop")["vpn"] == "stopped"
+
+
+def test_read_fault_api(fiu_app):
+    """The next read() fails, and it is the API request's (openvpn is
+    held and quiet, nothing else is read): that client is closed, which it
+    sees, and everyone else is served."""
+    app, faults = fiu_app()
+    with app.api(timeout=10) as c:
+        c.status()
+        with faults.on("posix/io/rw/read", None, errno.EIO, onetime=True):
+            c.send("status")
+            closed = c.wait_eof(5)
+        assert closed, c.answers
+    alive_and_serving(app)
+    assert "closing: i/o error" in app.log_text()
+
+
+def test_read_fault_management(fiu_app):
+    """The next read() fails, and it is openvpn's traffic report on the
+    management socket (the VPN is up and quiet): supportvpnd reconnects,
+    openvpn (--management-signal) restarts its connection into the hold,
+    and the VPN the owner wants comes back with its consent.
+
+    Only one read, of a stream: libuv aborts the process when a read of
+    its own signal pipe or eventfd fails (uv__signal_event, uv__async_io),
+    reads that cannot fail outside an injection."""
+    app, faults = fiu_app()
+    start_connected(app)
+    time.sleep(0.3)
+    with faults.on("posix/io/rw/read", None, errno.EIO, onetime=True):
+        # openvpn reports the traffic every openvpn.bytecount_s (2)
+        tb.wait_until(lambda: "lost openvpn's management link" in
+                      app.log_text(), 10, desc="the management link lost")
+    alive_and_serving(app)
+    st = app.wait_vpn("connected", 30)
+    assert consent_lock_held(app.consent_path), st
+    never_connected_without_consent(app)
+    assert app.call("stop")["vpn"] == "stopped"
