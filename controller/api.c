@@ -34,6 +34,8 @@
 /* A connection's line buffer: one whole line and its newline at most. */
 #define API_BUF_MIN	4096
 #define API_BUF_MAX	(SUPPORTVPN_API_MAX_LINE + 2)
+/* How often a connection that found no memory is tried again. */
+#define API_ACCEPT_RETRY_MS	100
 
 struct client;
 
@@ -74,6 +76,8 @@ struct api {
 	struct auth		*auth;
 	uv_tcp_t		 server;
 	bool			 listening;
+	uv_timer_t		 accept_timer;	/* no memory for a connection */
+	bool			 starved;	/* said so in the log */
 	bool			 freeing;
 	struct client		*clients;
 	unsigned		 nclients;
@@ -756,8 +760,9 @@ on_refused_written(uv_write_t *req, int status)
 	free(req);
 }
 
-/* One connection too many: tell it why, then close it. */
-static void
+/* One connection too many: tell it why, then close it. -ENOMEM when
+ * there is not even a handle to take it with. */
+static int
 refuse(struct api *a)
 {
 	uv_tcp_t *t;
@@ -766,14 +771,14 @@ refuse(struct api *a)
 	char *line;
 
 	if ((t = malloc(sizeof(*t))) == NULL)
-		return;
+		return -ENOMEM;
 	uv_tcp_init(a->loop, t);
 	t->data = a;
 	a->nhandles++;
 	if (uv_accept((uv_stream_t *)&a->server, (uv_stream_t *)t) < 0 ||
 	    (req = malloc(sizeof(*req))) == NULL) {
 		uv_close((uv_handle_t *)t, on_refused_closed);
-		return;
+		return 0;
 	}
 	line = api_answer_error(NULL, "busy", "too many connections; try "
 	    "again later");
@@ -785,6 +790,29 @@ refuse(struct api *a)
 		free(req);
 		uv_close((uv_handle_t *)t, on_refused_closed);
 	}
+	return 0;
+}
+
+static void on_connection(uv_stream_t *server, int status);
+
+static void
+on_accept_retry(uv_timer_t *t)
+{
+	struct api *a = t->data;
+
+	on_connection((uv_stream_t *)&a->server, 0);
+}
+
+/*
+ * Not even the memory to refuse the connection: libuv holds the accepted
+ * socket and listens no more until it is taken, so it must be taken later
+ * rather than never (which would shut the API for good).
+ */
+static void
+accept_later(struct api *a)
+{
+	uv_timer_start(&a->accept_timer, on_accept_retry, API_ACCEPT_RETRY_MS,
+	    0);
 }
 
 static void
@@ -801,16 +829,23 @@ on_connection(uv_stream_t *server, int status)
 	if (a->nclients >= (unsigned)a->cfg->api_max_clients) {
 		log_warnx("api: refusing a connection: %u connections open "
 		    "(api.max_clients)", a->nclients);
-		refuse(a);
+		if (refuse(a) < 0)
+			accept_later(a);
 		return;
 	}
 	if ((c = calloc(1, sizeof(*c))) == NULL ||
 	    (c->buf = malloc(API_BUF_MIN)) == NULL) {
 		free(c);
-		log_warnx("api: out of memory for a connection");
-		refuse(a);
+		/* Once for a spell of them, not for every try. */
+		if (!a->starved)
+			log_warnx("api: out of memory for a connection; refusing "
+			    "them until there is");
+		a->starved = true;
+		if (refuse(a) < 0)
+			accept_later(a);
 		return;
 	}
+	a->starved = false;
 	c->cap = API_BUF_MIN;
 	c->api = a;
 	uv_tcp_init(a->loop, &c->tcp);
@@ -857,6 +892,9 @@ api_listen(struct api *a)
 	a->server.data = a;
 	a->nhandles++;
 	a->listening = true;
+	uv_timer_init(a->loop, &a->accept_timer);
+	a->accept_timer.data = a;
+	a->nhandles++;
 	if ((rc = uv_tcp_bind(&a->server, (struct sockaddr *)&ss, 0)) < 0 ||
 	    (rc = uv_listen((uv_stream_t *)&a->server, 128,
 	    on_connection)) < 0) {
@@ -877,8 +915,9 @@ api_free(struct api *a)
 	a->freeing = true;
 	while (a->clients != NULL)
 		client_close(a->clients, "shutting down");
-	if (a->listening)
+	if (a->listening) {
+		uv_close((uv_handle_t *)&a->accept_timer, on_api_handle_closed);
 		uv_close((uv_handle_t *)&a->server, on_api_handle_closed);
-	else if (a->nhandles == 0)
+	} else if (a->nhandles == 0)
 		free(a);
 }

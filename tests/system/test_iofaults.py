@@ -536,3 +536,28 @@ def test_read_fault_management(fiu_app):
     assert consent_lock_held(app.consent_path), st
     never_connected_without_consent(app)
     assert app.call("stop")["vpn"] == "stopped"
+
+
+def test_api_accept_without_memory(fiu_app):
+    """No memory at all for a moment while a client connects, not even to
+    refuse it. libuv has accepted the socket and listens no more until it
+    is taken: supportvpnd takes it once memory is back, so the API is not
+    shut for good."""
+    app, faults = fiu_app()
+    points = ("libc/mm/malloc", "libc/mm/calloc")
+    for p in points:
+        faults.enable(p, err=errno.ENOMEM)
+    try:
+        s = tb.netns.connect_in(app.ns, "127.0.0.1", app.api_port, 5)
+        time.sleep(0.3)
+    finally:
+        for p in points:
+            faults.disable(p)
+    with s:
+        s.settimeout(5)
+        s.sendall(b'{"id": 1, "cmd": "status"}\n')
+        first = s.recv(65536).split(b"\n", 1)[0]
+    got = json.loads(first)
+    assert got.get("ok") is True or \
+        (got.get("error") or {}).get("code") == "busy", got
+    alive_and_serving(app)
