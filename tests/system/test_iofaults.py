@@ -561,3 +561,80 @@ def test_api_accept_without_memory(fiu_app):
     assert got.get("ok") is True or \
         (got.get("error") or {}).get("code") == "busy", got
     alive_and_serving(app)
+
+
+def test_openvpn_restart_allocation_fault(fiu_app):
+    """openvpn dies and its restart finds no memory for its arguments: the
+    failure is reported like an exit (the status says why) and the restart
+    is tried again with backoff, so openvpn comes back held once memory
+    does, instead of never."""
+    app, faults = fiu_app()
+    old = app.status()["openvpn"]["pid"]
+    with faults.on("libc/mm/calloc", "proc_build_argv", errno.ENOMEM):
+        os.kill(old, signal.SIGKILL)
+        tb.wait_until(lambda: "cannot start" in app.log_text(), 15,
+                      desc="the failed restart in the log")
+        st = alive_and_serving(app)
+        assert st["vpn"] == "failed", st
+    st = app.wait_status(
+        lambda s: (s.get("openvpn") or {}).get("held") is True and
+        s["openvpn"].get("pid") not in (None, old), 20,
+        desc="openvpn restarted and held")
+    assert st["vpn"] == "stopped", st
+    start_connected(app)
+    assert app.call("stop")["vpn"] == "stopped"
+
+
+MALLOC_POINTS = ("libc/mm/malloc", "libc/mm/calloc", "libc/mm/realloc",
+                 "libc/str/strdup")
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_allocation_failures(fiu_app, seed):
+    """For a while, three in ten allocations fail, everywhere in
+    supportvpnd (ours, jansson's, libuv's, libcurl's), while openvpn is
+    killed and restarted and clients keep asking: status, start when
+    possible, stop, subscribe, log, history, checks. supportvpnd either
+    survives (then it serves status, openvpn runs again, and the VPN
+    settles) or exits cleanly: an exit status, not a signal, and a log line
+    saying why; then openvpn drops the tunnel (--management-signal) and the
+    consent is void. Never a tunnel without a live consent record.
+    (FIU_PRNG_SEED makes libfiu's choices repeatable; the thread timing
+    still varies.)"""
+    app, faults = fiu_app(env={"FIU_PRNG_SEED": str(seed)})
+    start_connected(app)
+    ovpn = app.status()["openvpn"]["pid"]
+    for p in MALLOC_POINTS:
+        faults.enable(p, err=errno.ENOMEM, probability=0.3)
+    try:
+        os.kill(ovpn, signal.SIGKILL)
+        t_end = time.monotonic() + 1.5
+        while time.monotonic() < t_end and app.proc.alive():
+            for cmd, args in (("status", {}), ("stop", {}),
+                              ("start", {"when_possible": True}),
+                              ("subscribe", {}), ("log", {"lines": 20}),
+                              ("history", {}), ("checks", {"refresh": True})):
+                try:
+                    app.request(cmd, timeout=5, **args)
+                except (OSError, tb.ApiError):
+                    pass    # a refused or closed connection is allowed
+    finally:
+        for p in MALLOC_POINTS:
+            if app.proc.alive():
+                faults.disable(p)
+    if app.proc.alive():
+        alive_and_serving(app)
+        st = app.wait_status(
+            lambda s: (s.get("openvpn") or {}).get("running") is True and
+            s["vpn"] in ("stopped", "waiting", "connected"), 30,
+            desc="openvpn running again and the VPN settled")
+        never_connected_without_consent(app)
+        if st["vpn"] == "connected":
+            assert consent_lock_held(app.consent_path), st
+    else:
+        rc = app.proc.returncode
+        assert rc > 0, f"killed by signal {-rc}:\n{tb.tail(app.out_path)}"
+        assert " error " in tb.tail(app.log_path, 5), tb.tail(app.log_path)
+        tb.wait_until(lambda: not app.tunnel_addrs(), 15,
+                      desc="openvpn to drop the tunnel")
+        assert not consent_lock_held(app.consent_path)
