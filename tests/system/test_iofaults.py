@@ -19,17 +19,23 @@ sockets, fopen's open).
 
 After each fault: the file is byte-identical to its old or its new version
 and parses (the history: the old bytes, or the old bytes and whole new
-records), the API answered with an error sentence, supportvpnd is alive and
-serves status, and openvpn never connects without a live consent record.
+records), the API answered with an error sentence (or, when the fault hit
+that connection's own I/O, closed it, which the client sees), supportvpnd
+is alive and serves status, and openvpn never connects without a live
+consent record. Allocation failures: supportvpnd survives them; what it
+cannot survive would have to end in an exit status and a log line, and
+openvpn (--management-signal) then drops the tunnel and holds. libuv
+itself aborts the process when a read of its signal pipe or eventfd
+fails, so read() is failed only once, on a stream.
 """
 
 import contextlib
 import errno
+import fcntl
 import json
 import os
 import signal
 import struct
-import fcntl
 import time
 
 import pytest
