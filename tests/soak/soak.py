@@ -33,11 +33,11 @@ counted and shown apart: a right answer, but not what the soak is for.
 supportvpnd's open descriptors (/proc/PID/fd), RssAnon and VmRSS, its
 threads, and the openvpn processes in the appliance's namespace are
 sampled at boot, every SOAK_SAMPLE_S seconds (20), and with no load (the
-VPN stopped, the connections closed) twice: after a warm-up of
+VPN stopped, the connections closed) three times: after a warm-up of
 SOAK_WARMUP_S seconds (30) of the same load, in which the log ring, the
 heap (slow subscribers' backlogs included), the history file and libuv's
-thread pool reach their working size, and at the end. What grows between
-those two is what leaks. The history rotates at SOAK_AUDIT_MAX_BYTES
+thread pool reach their working size; halfway through; and at the end.
+What grows in both halves is what leaks. The history rotates at SOAK_AUDIT_MAX_BYTES
 (65536, instead of the default 1 MiB) so that it reaches its working size
 within the warm-up: `history` reads the whole current and previous file,
 so the heap follows the file's size up to twice audit.max_bytes.
@@ -570,13 +570,20 @@ def main():
         # subscribers' backlogs included) and libuv's thread pool reach
         # their working size, so that what grows after it is what leaks.
         alive = s.phase(WARMUP_S, rows, t0, "warm-up")
-        warm = end = None
+        warm = mid = end = None
         if alive:
             warm = s.idle_sample("warm", t0, rows[0]["fds"])
             rows.append(warm)
             print_samples(rows[-1:], header=False)
             c0 = s.cycles
-            alive = s.phase(SECONDS, rows, t0, "load")
+            # In two halves with an idle sample between: a leak grows in
+            # both, a working set that was still filling only in the first.
+            alive = s.phase(SECONDS / 2, rows, t0, "load")
+        if alive:
+            mid = s.idle_sample("mid", t0, warm["fds"])
+            rows.append(mid)
+            print_samples(rows[-1:], header=False)
+            alive = s.phase(SECONDS / 2, rows, t0, "load")
             load_cycles = s.cycles - c0
         if alive:
             end = s.idle_sample("end", t0, warm["fds"])
@@ -595,7 +602,7 @@ def main():
     say("")
     print_samples(rows)
     n = s.t.n
-    warm, end = warm or {}, end or {}
+    warm, mid, end = warm or {}, mid or {}, end or {}
     growth = None
     if warm.get("RssAnon") is not None and end.get("RssAnon") is not None:
         growth = end["RssAnon"] - warm["RssAnon"]
@@ -617,12 +624,15 @@ def main():
         "exit_status": exit_status,
         "sanitizer_reports": len(sanitizer),
         "fds_boot": rows[0]["fds"], "fds_warm": warm.get("fds"),
+        "fds_mid": mid.get("fds"),
         "fds_end": end.get("fds"),
         "rss_anon_kib_boot": rows[0].get("RssAnon"),
         "rss_anon_kib_warm": warm.get("RssAnon"),
+        "rss_anon_kib_mid": mid.get("RssAnon"),
         "rss_anon_kib_end": end.get("RssAnon"),
         "rss_anon_growth_kib": growth,
         "heap_in_use_warm": warm.get("heap_in_use"),
+        "heap_in_use_mid": mid.get("heap_in_use"),
         "heap_in_use_end": end.get("heap_in_use"),
         "vm_rss_kib_warm": warm.get("VmRSS"),
         "vm_rss_kib_end": end.get("VmRSS"),
@@ -657,15 +667,18 @@ def main():
     # No more descriptors at the end than after the warm-up (fewer: one
     # that was still closing then), the one openvpn throughout.
     flat = alive and end.get("fds") is not None and \
-        end["fds"] <= warm["fds"] and \
+        end["fds"] <= warm["fds"] and mid["fds"] <= warm["fds"] and \
         end.get("openvpn") == warm.get("openvpn") == 1
     if alive and kinds(end.get("fd_targets")) != \
             kinds(warm.get("fd_targets")):
         say(f"descriptors after the warm-up: {warm.get('fd_targets')}")
         say(f"descriptors at the end:        {end.get('fd_targets')}")
     say(f"descriptors and openvpn processes flat: {'yes' if flat else 'NO'}"
-        f"; RssAnon {warm.get('RssAnon')} -> {end.get('RssAnon')} KiB from "
-        f"after the warm-up to the end")
+        f"; RssAnon {warm.get('RssAnon')} -> {mid.get('RssAnon')} -> "
+        f"{end.get('RssAnon')} KiB (after the warm-up, halfway, at the end)")
+    if HEAP:
+        say(f"glibc's bytes in use: {warm.get('heap_in_use')} -> "
+            f"{mid.get('heap_in_use')} -> {end.get('heap_in_use')}")
     print("SOAK " + json.dumps(res, sort_keys=True), flush=True)
     return 0 if flat and not s.t.wrong and not sanitizer and \
         exit_status == 0 else 1
