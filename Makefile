@@ -45,7 +45,7 @@ DEB_PACKAGES := build-essential pkg-config libuv1-dev libjansson-dev \
 	libcmocka-dev libssl-dev libcurl4-openssl-dev openvpn openssl \
 	python3 python3-pytest dnsmasq-base iproute2 procps socat iputils-ping \
 	curl clang libclang-rt-14-dev libcrypt-dev libnftables-dev nftables \
-	mandoc man-db libh2o-dev
+	mandoc man-db libh2o-dev fiu-utils libfiu0
 
 UV_CFLAGS	= $(shell $(PKG_CONFIG) --cflags libuv jansson libcurl 2>/dev/null)
 # libh2o: the HTTP interface (controller/http.c); its headers are in the
@@ -85,8 +85,9 @@ MODULE_SRCS	:= $(filter-out $(CTL_SRCS) $(DAEMON_MAIN),$(wildcard controller/*.c
 MODULE_OBJS	:= $(MODULE_SRCS:%.c=$(BUILD)/%.o)
 UNIT_SRCS	:= $(wildcard tests/unit/test_*.c)
 UNIT_BINS	:= $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
-# Test helpers: programs the unit tests run (not tests themselves).
-HELPER_BINS	:= $(BUILD)/tests/fake_openvpn $(BUILD)/tests/plugin_driver
+# Test helpers: programs the tests run (not tests themselves).
+HELPER_BINS	:= $(BUILD)/tests/fake_openvpn $(BUILD)/tests/plugin_driver \
+		   $(BUILD)/tests/supportvpnd-fiu
 FUZZ_SRCS	:= $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS	:= $(FUZZ_SRCS:tests/fuzz/%.c=build-fuzz/%)
 FUZZ_SECONDS	?= 60
@@ -101,7 +102,7 @@ BENCH_BINS	:= $(BENCH_SRCS:tests/bench/%.c=$(BUILD)/bench/%)
 PROGRAMS := $(BUILD)/supportvpnd $(BUILD)/supportvpnctl $(PLUGIN) \
 	$(BUILD)/supportvpn-hubd $(BUILD)/supportvpn-hub
 
-.PHONY: all deps check unit system headers confcheck demo bench run \
+.PHONY: all deps check unit system headers confcheck demo bench soak run \
 	install uninstall asan sanitize fuzz clean manlint completion
 .DEFAULT_GOAL := all
 
@@ -160,6 +161,14 @@ $(BUILD)/controller/main.o: ALL_CFLAGS += -Iplugin
 $(BUILD)/supportvpnd: $(BUILD)/controller/main.o $(BUILD)/libsvd.a $(BUILD)/libsvplugin.a
 	@echo "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(UV_LIBS)
+
+# The same daemon with its functions in the dynamic symbol table, so that
+# libfiu can fail a libc call only when one of them is on the stack
+# (fiu-ctrl's enable_stack_by_name; tests/system/test_iofaults.py).
+$(BUILD)/tests/supportvpnd-fiu: $(BUILD)/controller/main.o $(BUILD)/libsvd.a $(BUILD)/libsvplugin.a
+	@mkdir -p $(@D)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(LDFLAGS) -rdynamic -o $@ $^ $(UV_LIBS)
 
 $(BUILD)/supportvpnctl: $(BUILD)/controller/ctl.o $(BUILD)/libsvd.a
 	@echo "  LD      $@"
@@ -254,7 +263,7 @@ confcheck: $(BUILD)/supportvpnd $(BUILD)/supportvpn-hubd
 		conf/hub/supportvpn-hubd.json > $(BUILD)/confcheck-hub.json
 	$(Q)./$(BUILD)/supportvpn-hubd -n --config $(BUILD)/confcheck-hub.json
 
-# test_faults runs the scripted fake openvpn as well.
+# test_faults runs the scripted fake openvpn, test_iofaults supportvpnd-fiu.
 system: all $(HELPER_BINS)
 	$(PYTEST) -p no:cacheprovider -v tests/system
 
@@ -274,6 +283,12 @@ demo: deps all
 bench: all $(BENCH_BINS) $(HELPER_BINS)
 	/usr/bin/python3 tests/bench/bench.py
 	/usr/bin/python3 tests/bench/hub_bench.py
+
+# A bounded soak, not part of check: SOAK_SECONDS (180) of mixed load on
+# the bed after a warm-up; prints descriptors, memory, openvpn processes
+# and every wrong answer (tests/soak/soak.py).
+soak: all $(HELPER_BINS)
+	/usr/bin/python3 tests/soak/soak.py
 
 # Foreground, debug logging, the example configuration with state and run
 # directories under build/run (openvpn still needs root for its tun).

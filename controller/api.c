@@ -39,12 +39,19 @@
 #define API_LOG_BURST		10
 #define API_LOG_WINDOW_MS	10000
 
+/* A connection's line buffer: one whole line and its newline at most. */
+#define API_BUF_MIN	4096
+#define API_BUF_MAX	(SUPPORTVPN_API_MAX_LINE + 2)
+/* How often a connection that found no memory is tried again. */
+#define API_ACCEPT_RETRY_MS	100
+
 struct client {
 	uv_tcp_t		 tcp;
 	struct api		*api;
 	struct client		*prev, *next;
-	char			*buf;
-	size_t			 len;
+	char			*buf;		/* API_BUF_MIN, growing to */
+	size_t			 len;		/* a whole line: API_BUF_MAX */
+	size_t			 cap;
 	unsigned		 events;	/* subscriptions; 0: none */
 	bool			 busy;		/* a request waits */
 	bool			 closing;
@@ -64,6 +71,8 @@ struct api {
 	struct token_guard	*guard;		/* shared with the HTTP login */
 	uv_tcp_t		 server;
 	bool			 listening;
+	uv_timer_t		 accept_timer;	/* no memory for a connection */
+	bool			 starved;	/* said so in the log */
 	bool			 freeing;
 	struct client		*clients;
 	unsigned		 nclients;
@@ -120,8 +129,17 @@ api_new(uv_loop_t *loop, const struct config *cfg, struct cmd *cmd,
 static void
 on_written(uv_write_t *req, int status)
 {
+	struct client *c = req->handle->data;
+
 	free(req->data);
 	free(req);
+	/*
+	 * A line that could not be written leaves the client without its
+	 * answer, or with part of it: the stream is of no use any more, and
+	 * closing it tells the client. (UV_ECANCELED: closing already.)
+	 */
+	if (status < 0 && status != UV_ECANCELED)
+		client_close(c, uv_strerror(status));
 }
 
 /* Queues line (stolen) on c. A connection that does not read its output
@@ -480,7 +498,7 @@ client_process(struct client *c)
 		return;
 	}
 	/* Resume reading once a waiting request has freed the buffer. */
-	if (!c->reading && c->len < SUPPORTVPN_API_MAX_LINE + 2) {
+	if (!c->reading && c->len < API_BUF_MAX) {
 		if (uv_read_start((uv_stream_t *)&c->tcp, on_alloc,
 		    on_read) == 0)
 			c->reading = true;
@@ -495,7 +513,7 @@ on_client_closed(uv_handle_t *h)
 	struct client *c = h->data;
 	struct api *a = c->api;
 
-	explicit_bzero(c->buf, c->len);
+	explicit_bzero(c->buf, c->cap);
 	free(c->buf);
 	free(c);
 	handle_released(a);
@@ -528,15 +546,44 @@ client_close(struct client *c, const char *why)
 	uv_close((uv_handle_t *)&c->tcp, on_client_closed);
 }
 
+/*
+ * Doubles the line buffer up to API_BUF_MAX. A fresh copy, not realloc:
+ * the old one may hold a password, and is wiped before it is freed.
+ */
+static int
+client_grow(struct client *c)
+{
+	size_t cap = c->cap * 2 < API_BUF_MAX ? c->cap * 2 : API_BUF_MAX;
+	char *p;
+
+	if ((p = malloc(cap)) == NULL)
+		return -ENOMEM;
+	memcpy(p, c->buf, c->len);
+	explicit_bzero(c->buf, c->cap);
+	free(c->buf);
+	c->buf = p;
+	c->cap = cap;
+	return 0;
+}
+
 static void
 on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
 {
 	struct client *c = h->data;
-	size_t room = SUPPORTVPN_API_MAX_LINE + 2 - c->len;
 
-	/* The buffer holds one full line plus its newline, and no more. */
-	*buf = uv_buf_init(c->buf + c->len, (unsigned)(room > 65536 ? 65536 :
-	    room));
+	/*
+	 * The buffer holds one full line plus its newline, and no more. It
+	 * starts small (requests are a few hundred bytes): a 64 KiB block
+	 * per connection, freed a moment later, fragments the heap until it
+	 * only grows. No room (no memory to grow) gives UV_ENOBUFS, which
+	 * closes the connection.
+	 */
+	if (c->len == c->cap && c->cap < API_BUF_MAX &&
+	    client_grow(c) < 0) {
+		*buf = uv_buf_init(NULL, 0);
+		return;
+	}
+	*buf = uv_buf_init(c->buf + c->len, (unsigned)(c->cap - c->len));
 }
 
 static void
@@ -550,7 +597,7 @@ on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 		return;
 	}
 	c->len += (size_t)n;
-	if (c->len >= SUPPORTVPN_API_MAX_LINE + 2) {
+	if (c->len >= API_BUF_MAX) {
 		/* Full: read more once a waiting request is answered. */
 		uv_read_stop(s);
 		c->reading = false;
@@ -596,8 +643,9 @@ on_refused_written(uv_write_t *req, int status)
 	free(req);
 }
 
-/* One connection too many: tell it why, then close it. */
-static void
+/* One connection too many: tell it why, then close it. -ENOMEM when
+ * there is not even a handle to take it with. */
+static int
 refuse(struct api *a)
 {
 	uv_tcp_t *t;
@@ -606,14 +654,14 @@ refuse(struct api *a)
 	char *line;
 
 	if ((t = malloc(sizeof(*t))) == NULL)
-		return;
+		return -ENOMEM;
 	uv_tcp_init(a->loop, t);
 	t->data = a;
 	a->nhandles++;
 	if (uv_accept((uv_stream_t *)&a->server, (uv_stream_t *)t) < 0 ||
 	    (req = malloc(sizeof(*req))) == NULL) {
 		uv_close((uv_handle_t *)t, on_refused_closed);
-		return;
+		return 0;
 	}
 	line = api_answer_error(NULL, "busy", "too many connections; try "
 	    "again later");
@@ -625,6 +673,29 @@ refuse(struct api *a)
 		free(req);
 		uv_close((uv_handle_t *)t, on_refused_closed);
 	}
+	return 0;
+}
+
+static void on_connection(uv_stream_t *server, int status);
+
+static void
+on_accept_retry(uv_timer_t *t)
+{
+	struct api *a = t->data;
+
+	on_connection((uv_stream_t *)&a->server, 0);
+}
+
+/*
+ * Not even the memory to refuse the connection: libuv holds the accepted
+ * socket and listens no more until it is taken, so it must be taken later
+ * rather than never (which would shut the API for good).
+ */
+static void
+accept_later(struct api *a)
+{
+	uv_timer_start(&a->accept_timer, on_accept_retry, API_ACCEPT_RETRY_MS,
+	    0);
 }
 
 static void
@@ -642,16 +713,24 @@ on_connection(uv_stream_t *server, int status)
 		if (budget_ok(a, &a->refused_log, "refused connections"))
 			log_warnx("api: refusing a connection: %u connections "
 			    "open (api.max_clients)", a->nclients);
-		refuse(a);
+		if (refuse(a) < 0)
+			accept_later(a);
 		return;
 	}
 	if ((c = calloc(1, sizeof(*c))) == NULL ||
-	    (c->buf = malloc(SUPPORTVPN_API_MAX_LINE + 2)) == NULL) {
+	    (c->buf = malloc(API_BUF_MIN)) == NULL) {
 		free(c);
-		log_warnx("api: out of memory for a connection");
-		refuse(a);
+		/* Once for a spell of them, not for every try. */
+		if (!a->starved)
+			log_warnx("api: out of memory for a connection; refusing "
+			    "them until there is");
+		a->starved = true;
+		if (refuse(a) < 0)
+			accept_later(a);
 		return;
 	}
+	a->starved = false;
+	c->cap = API_BUF_MIN;
 	c->api = a;
 	uv_tcp_init(a->loop, &c->tcp);
 	c->tcp.data = c;
@@ -697,6 +776,9 @@ api_listen(struct api *a)
 	a->server.data = a;
 	a->nhandles++;
 	a->listening = true;
+	uv_timer_init(a->loop, &a->accept_timer);
+	a->accept_timer.data = a;
+	a->nhandles++;
 	if ((rc = uv_tcp_bind(&a->server, (struct sockaddr *)&ss, 0)) < 0 ||
 	    (rc = uv_listen((uv_stream_t *)&a->server, 128,
 	    on_connection)) < 0) {
@@ -717,8 +799,9 @@ api_free(struct api *a)
 	a->freeing = true;
 	while (a->clients != NULL)
 		client_close(a->clients, "shutting down");
-	if (a->listening)
+	if (a->listening) {
+		uv_close((uv_handle_t *)&a->accept_timer, on_api_handle_closed);
 		uv_close((uv_handle_t *)&a->server, on_api_handle_closed);
-	else if (a->nhandles == 0)
+	} else if (a->nhandles == 0)
 		api_release(a);
 }

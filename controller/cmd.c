@@ -320,13 +320,22 @@ run_start(struct cmd *x, const struct api_request *req, json_t *by,
     struct cmd_answer *ans, struct cmd_job *j)
 {
 	const char *code = "internal";
-	char why[256];
-	int rc;
+	char why[512];
+	int armed = 0, rc;
 
 	log_info("%s: %s: start%s%s", j->area, j->peer, req->when_possible ?
 	    " when possible" : "", req->wait ? " (wait)" : "");
+	/* Armed before the session opens: a start that cannot be saved
+	 * changes nothing, and a refused session disarms. */
+	if (req->when_possible &&
+	    (armed = vpn_arm(x->vpn, why, sizeof(why))) < 0) {
+		log_warnx("%s: %s: start refused: %s", j->area, j->peer, why);
+		return answer_error(ans, "storage", why);
+	}
 	if (session_start(x->session, by, req->when_possible, req->duration_s,
 	    &code, why, sizeof(why)) < 0) {
+		if (armed > 0)
+			vpn_disarm(x->vpn);
 		log_warnx("%s: %s: start refused: %s", j->area, j->peer, why);
 		return answer_error(ans, code, why);
 	}

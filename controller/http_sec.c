@@ -174,6 +174,9 @@ pct_decode(const char *s, const char *end, bool plus, char *out,
 void
 http_form_init(struct http_form *f, const char *s, size_t len)
 {
+	/* No query or body at all: NULL with 0, and NULL + 0 is undefined. */
+	if (s == NULL)
+		s = "", len = 0;
 	f->p = s;
 	f->end = s + len;
 }

@@ -425,6 +425,15 @@ on_drain_timeout(uv_timer_t *t)
 }
 
 static void
+on_not_run(uv_timer_t *t)
+{
+	struct proc *p = t->data;
+
+	if (p->exited && !p->out[0].open && !p->out[1].open)
+		report_exit(p);
+}
+
+static void
 on_process_closed(uv_handle_t *h)
 {
 	struct proc *p = h->data;
@@ -484,13 +493,15 @@ proc_start(struct proc *p)
 		return 0;
 	uv_timer_stop(&p->restart_timer);
 	p->stopping = false;
-	if ((argv = proc_build_argv(p->cfg)) == NULL)
-		return UV_ENOMEM;
+	if ((argv = proc_build_argv(p->cfg)) == NULL) {
+		rc = UV_ENOMEM;
+		goto not_run;
+	}
 	if ((rc = open_out(p, &p->out[0])) < 0)
-		goto out;
+		goto not_run;
 	if ((rc = open_out(p, &p->out[1])) < 0) {
 		close_pipe(&p->out[0]);
-		goto out;
+		goto not_run;
 	}
 	memset(&opt, 0, sizeof(opt));
 	opt.file = argv[0];
@@ -515,13 +526,7 @@ proc_start(struct proc *p)
 		uv_close((uv_handle_t *)&p->process, on_process_closed);
 		close_pipe(&p->out[0]);
 		close_pipe(&p->out[1]);
-		snprintf(p->last_error, sizeof(p->last_error),
-		    "cannot run %s: %s", argv[0], uv_strerror(rc));
-		p->exit_status = 127;
-		p->term_signal = 0;
-		p->exited = true;
-		p->started_at = uv_now(p->loop);	/* so backoff grows */
-		goto out;
+		goto not_run;
 	}
 	p->open_handles++;
 	p->running = true;
@@ -533,6 +538,22 @@ proc_start(struct proc *p)
 	log_info("openvpn: started %s (pid %d)", argv[0], p->pid);
 	if (p->cb.on_started != NULL)
 		p->cb.on_started(p->pid, p->arg);
+	goto out;
+not_run:
+	/*
+	 * Reported as an exit, so the restart is scheduled with backoff: a
+	 * start that failed for want of memory must not be the last one.
+	 * The pipes' close reports it, or, with none open, the drain timer
+	 * (never inside this call).
+	 */
+	snprintf(p->last_error, sizeof(p->last_error), "cannot run %s: %s",
+	    p->cfg->ovpn_binary, uv_strerror(rc));
+	p->exit_status = 127;
+	p->term_signal = 0;
+	p->exited = true;
+	p->started_at = uv_now(p->loop);	/* so backoff grows */
+	if (!p->out[0].open && !p->out[1].open)
+		uv_timer_start(&p->drain_timer, on_not_run, 0, 0);
 out:
 	proc_free_argv(argv);
 	return rc;

@@ -23,7 +23,9 @@ int	settings_load(const char *path, struct settings *s, char *why,
 /* Parses a settings document. 0 or -EINVAL with why filled. */
 int	settings_parse(const char *text, size_t len, struct settings *s,
 	    char *why, size_t whylen);
-/* Writes s to path atomically (temp, fsync, rename, fsync dir). 0/-errno. */
+/* Writes s to path atomically (temp, fsync, rename, fsync dir). 0, -errno
+ * (path untouched) or a positive errno (written; the directory's fsync
+ * failed), as util_write_atomic. */
 int	settings_save(const char *path, const struct settings *s);
 /*
  * Removes path (durably: the directory is fsynced), which reads as the

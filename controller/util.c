@@ -152,7 +152,14 @@ util_write_atomic(const char *path, const void *data, size_t len,
 		rc = -errno;
 		goto fail;
 	}
-	return durable ? util_fsync_dir(path) : 0;
+	/*
+	 * path holds the new data now and the old is gone: a failing fsync
+	 * of the directory cannot undo that, it only leaves the new name at
+	 * the mercy of a power loss. Not an error, then, but not silent.
+	 */
+	if (durable && (rc = util_fsync_dir(path)) < 0)
+		return -rc;
+	return 0;
 fail:
 	if (fd >= 0)
 		close(fd);

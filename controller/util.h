@@ -30,8 +30,10 @@ int	util_write_all(int fd, const void *data, size_t len);
 /*
  * Replaces path with data atomically: writes path.tmp with mode, renames
  * it over path. durable adds an fsync of the file before the rename and
- * of the directory after it (survives power loss). On failure path is
- * untouched and the temp file removed. 0 or -errno.
+ * of the directory after it (survives power loss). On failure (-errno)
+ * path is untouched and the temp file removed. A positive errno: path
+ * holds the new data, but the directory's fsync failed, so the new name
+ * may not survive a power loss. 0 otherwise.
  */
 int	util_write_atomic(const char *path, const void *data, size_t len,
 	    unsigned mode, bool durable);

@@ -34,6 +34,9 @@
 
 /* Longest pause honoured from ">HOLD:Waiting for hold release:N". */
 #define VPN_MAX_HOLD_PAUSE_S	300
+/* Retries of a release whose consent record could not be written. */
+#define VPN_CONSENT_RETRY_MIN_MS	1000u
+#define VPN_CONSENT_RETRY_MAX_MS	60000u
 
 enum waiter_kind { WAIT_START, WAIT_STOP };
 
@@ -57,7 +60,8 @@ struct vpn {
 	void			*arg;
 	struct proc		*proc;
 	struct mgmt		*mgmt;
-	struct settings		 settings;
+	struct settings		 settings;	/* what is in effect */
+	bool			 settings_unsaved; /* the file says otherwise */
 
 	enum vpn_state		 state;
 	char			 detail[768];
@@ -67,6 +71,7 @@ struct vpn {
 	bool			 stop_requested; /* hold on + SIGUSR1 sent */
 	bool			 held;		/* openvpn sits in a hold */
 	bool			 release_pending; /* release_timer runs */
+	unsigned		 consent_retry_ms; /* after a failed grant */
 	bool			 shutting_down;
 	bool			 seen_hold;	/* since openvpn started */
 	unsigned		 hold_seconds;
@@ -439,6 +444,34 @@ on_release_answer(int status, const struct mgmt_msg *resp, void *arg)
 		    resp->u.response.text);
 }
 
+static void on_release_timer(uv_timer_t *t);
+
+/*
+ * No record, no release: openvpn stays held. A waiting start learns it now
+ * rather than at its timeout; the release is tried again with a doubling
+ * pause, so a passing fault (a full disk) does not need another start.
+ */
+static void
+consent_failed(struct vpn *v, int rc)
+{
+	char msg[sizeof(v->detail)];
+
+	v->consent_retry_ms = v->consent_retry_ms == 0 ?
+	    VPN_CONSENT_RETRY_MIN_MS : v->consent_retry_ms * 2;
+	if (v->consent_retry_ms > VPN_CONSENT_RETRY_MAX_MS)
+		v->consent_retry_ms = VPN_CONSENT_RETRY_MAX_MS;
+	log_error("consent: cannot write %s: %s; trying again in %u s",
+	    v->cfg->consent_file, strerror(-rc), v->consent_retry_ms / 1000);
+	snprintf(msg, sizeof(msg), "cannot record the owner's consent in %s "
+	    "(%s); not connecting, trying again in %u s",
+	    v->cfg->consent_file, strerror(-rc), v->consent_retry_ms / 1000);
+	set_state(v, v->state, "%s", msg);
+	finish_waiters(v, WAIT_START, VPN_ERR_STORAGE, msg);
+	v->release_pending = true;
+	uv_timer_start(&v->release_timer, on_release_timer,
+	    v->consent_retry_ms, 0);
+}
+
 /* Releases the current hold, exactly once. */
 static void
 release_hold(struct vpn *v)
@@ -450,13 +483,10 @@ release_hold(struct vpn *v)
 	if (!v->held || !v->want_up)
 		return;
 	if ((rc = grant_consent(v)) < 0) {
-		log_error("consent: cannot write %s: %s", v->cfg->consent_file,
-		    strerror(-rc));
-		set_state(v, v->state, "cannot record the owner's consent in "
-		    "%s (%s); not connecting", v->cfg->consent_file,
-		    strerror(-rc));
+		consent_failed(v, rc);
 		return;
 	}
+	v->consent_retry_ms = 0;
 	if ((rc = mgmt_send(v->mgmt, "hold release", MGMT_EXPECT_LINE,
 	    on_release_answer, v)) < 0) {
 		/* The link is down; the next link brings the hold again. */
@@ -1162,13 +1192,18 @@ on_checks_change(void *arg)
 
 /* ---- owner commands --------------------------------------------------- */
 
+/*
+ * Makes "start when possible" swp, on disk first: in memory only once the
+ * file says so. A file that a failed stop left behind (settings_unsaved)
+ * is rewritten even when memory already agrees.
+ */
 static int
 persist(struct vpn *v, bool swp)
 {
 	struct settings s = v->settings;
 	int rc;
 
-	if (v->settings.start_when_possible == swp)
+	if (v->settings.start_when_possible == swp && !v->settings_unsaved)
 		return 0;
 	s.start_when_possible = swp;
 	if ((rc = settings_save(v->cfg->settings_file, &s)) < 0 && !swp &&
@@ -1191,11 +1226,59 @@ persist(struct vpn *v, bool swp)
 		}
 		return rc;
 	}
+	if (rc > 0)
+		log_warnx("settings: %s is written, but its directory could not"
+		    " be synced (%s): it may not survive a power loss",
+		    v->cfg->settings_file, strerror(rc));
 	v->settings = s;
+	v->settings_unsaved = false;
 	log_info("settings: start when possible is now %s", swp ? "on" :
 	    "off");
 	schedule_checks(v);
 	return 0;
+}
+
+/*
+ * Clears "start when possible". If the file cannot be written, it is
+ * cleared in memory all the same, so the next hold does not arm the VPN
+ * again (a stop wins, and a session that was refused must not start);
+ * the file stays behind (settings_unsaved) until a later write. 0, or the
+ * write's -errno (logged).
+ */
+static int
+disarm(struct vpn *v)
+{
+	int rc;
+
+	if ((rc = persist(v, false)) < 0) {
+		v->settings.start_when_possible = false;
+		v->settings_unsaved = true;
+		schedule_checks(v);
+	}
+	return rc;
+}
+
+int
+vpn_arm(struct vpn *v, char *why, size_t whylen)
+{
+	bool was = v->settings.start_when_possible;
+	int rc;
+
+	if (v->shutting_down)
+		return 0;	/* vpn_start refuses it */
+	if ((rc = persist(v, true)) < 0) {
+		snprintf(why, whylen, "cannot save 'start when possible' in %s: "
+		    "%s; nothing was changed", v->cfg->settings_file,
+		    strerror(-rc));
+		return rc;
+	}
+	return was ? 0 : 1;
+}
+
+void
+vpn_disarm(struct vpn *v)
+{
+	(void)disarm(v);	/* logged; memory is cleared either way */
 }
 
 int
@@ -1251,7 +1334,7 @@ vpn_start(struct vpn *v, bool when_possible, bool wait, unsigned timeout_s,
 		waiter_finish(w, VPN_OK, "%s", "");
 	else if (v->state == VPN_CONNECTED)
 		waiter_finish(w, VPN_OK, "%s", "");
-	else
+	else if (!w->finished)	/* reconcile may have decided it already */
 		uv_timer_start(&w->timer, on_waiter_fire,
 		    (uint64_t)timeout_s * 1000, 0);
 	return 0;
@@ -1333,7 +1416,13 @@ vpn_stop_why(struct vpn *v, const char *why, vpn_done_fn done, void *arg,
 	    "returning openvpn to its hold");
 	v->want_up = false;
 	revoke_consent(v);
-	prc = persist(v, false);
+	if ((prc = disarm(v)) < 0) {
+		waiter_finish(w, VPN_ERR_STORAGE, "the support VPN stops, but "
+		    "'start when possible' could not be cleared in %s (%s): it "
+		    "is off now, yet the file still has it on, so a restart of "
+		    "supportvpnd would arm it again until a stop can write the "
+		    "file", v->cfg->settings_file, strerror(-prc));
+	}
 	finish_waiters(v, WAIT_START, VPN_ERR_SUPERSEDED, "stopped by a stop "
 	    "command before the support VPN connected");
 	if (v->release_pending) {
@@ -1347,12 +1436,6 @@ vpn_stop_why(struct vpn *v, const char *why, vpn_done_fn done, void *arg,
 		set_state(v, VPN_STOPPED, "%s", v->stop_why);
 	else
 		begin_stop(v, stopping);
-	if (prc < 0 && !w->finished) {
-		/* The tunnel still goes down; the owner learns the rest. */
-		waiter_finish(w, VPN_ERR_STORAGE, "the support VPN is stopping,"
-		    " but 'start when possible' could not be cleared in %s: %s",
-		    v->cfg->settings_file, strerror(-prc));
-	}
 	return 0;
 }
 

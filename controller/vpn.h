@@ -108,6 +108,15 @@ bool	vpn_start_when_possible(const struct vpn *v);
 int	vpn_start(struct vpn *v, bool when_possible, bool wait,
 	    unsigned timeout_s, vpn_done_fn done, void *arg,
 	    struct vpn_waiter **w);
+/*
+ * Persists "start when possible" ahead of a start that arms it, so that a
+ * start which cannot be armed is refused before anything else changes.
+ * 1 if armed now, 0 if it already was (or the vpn shuts down: vpn_start
+ * refuses that), -errno if the file cannot be written (why says so).
+ */
+int	vpn_arm(struct vpn *v, char *why, size_t whylen);
+/* Takes back vpn_arm's 1 when the start it was for is refused. */
+void	vpn_disarm(struct vpn *v);
 int	vpn_stop(struct vpn *v, vpn_done_fn done, void *arg,
 	    struct vpn_waiter **w);
 /* The same, with why the VPN stops as the detail of `stopping` and

@@ -554,7 +554,10 @@ grants_edit(const char *path, int64_t now_ms,
 		rc = -ENOMEM;
 		goto out;
 	}
-	rc = util_write_atomic(path, text, strlen(text), 0640, true);
+	/* Positive: written, only the directory's fsync failed; the new
+	 * grants are in place and must be applied. */
+	if ((rc = util_write_atomic(path, text, strlen(text), 0640, true)) > 0)
+		rc = 0;
 out:
 	free(text);
 	grants_deinit(&gs);

@@ -123,7 +123,9 @@ class Appliance:
 
     `programs` replaces the build dir's programs (keys supportvpnd,
     supportvpnctl, plugin: paths, e.g. of an installed copy); `wrapper` is
-    an argv that runs supportvpnd (e.g. setpriv with a capability set).
+    an argv that runs supportvpnd (e.g. setpriv with a capability set, or
+    fiu-run -x ...); both are attributes, so a test may set them after
+    construction (self.programs["supportvpnd"], self.wrapper).
 
     state_tmpfs="256k" puts state_dir on a tmpfs of that size in a mount
     namespace of its own (bed.PrivateTmpfs, in `self.tmpfs`): supportvpnd

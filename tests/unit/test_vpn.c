@@ -78,6 +78,7 @@ struct fx {
 	const char	*binary;	/* instead of the fake, if set */
 	int		 probe_s;	/* openvpn.probe_interval_s if > 0 */
 	int		 bytecount_s;	/* openvpn.bytecount_s if > 0 */
+	const char	*plugin;	/* openvpn.plugin, if set */
 	int		 spawns;	/* "process running" events */
 	int		 exits;		/* "process not running" events */
 	int		 fatals;	/* "fatal" events */
@@ -430,7 +431,8 @@ boot(struct fx *f, const char *script, const char *settings)
 	    "s:i}, s:{s:s}}", "state_dir", f->state_dir, "run_dir", f->run_dir,
 	    "log_file", "", "log_level", "error", "openvpn", "binary",
 	    f->binary != NULL ? f->binary : fake_path, "config", f->script,
-	    "plugin", "", "restart_min_ms", 100, "restart_max_ms", 400,
+	    "plugin", f->plugin != NULL ? f->plugin : "",
+	    "restart_min_ms", 100, "restart_max_ms", 400,
 	    "stop_timeout_ms", 2000, "checks", "cloud_url", "");
 	assert_non_null(root);
 	if (f->probe_s > 0) {
@@ -1023,6 +1025,97 @@ test_bytes_count_from_new_process(void **state)
 		    (long long)in);
 }
 
+/*
+ * The stop can neither write settings.json nor remove it (a directory
+ * where its temporary file goes, and one in its own place): the stop
+ * answers "storage", but the owner's stop still wins: the VPN goes down and
+ * stays down instead of being re-armed from memory at the next hold. A
+ * second stop, still failing, says so too (the hold is already reached,
+ * which must not hide the error), and once the disk works again the next
+ * stop writes what the failed ones could not. (When only the write fails,
+ * the file is removed instead: test_stop_holds_when_settings_cannot_be_written.)
+ */
+static void
+test_stop_when_settings_can_neither_be_written_nor_removed(void **state)
+{
+	struct fx *f = *state;
+	char blocker[160], kept[160], inside[192];
+
+	boot_held(f, "");
+	start(f, true, true, 10, &f->d[0], NULL);
+	WAIT_FOR(f, f->d[0].calls > 0, WAIT_MS);
+	assert_int_equal(f->d[0].r, VPN_OK);
+	assert_int_equal(disk_swp(f), 1);
+	path_join(blocker, sizeof(blocker), f->state_dir, "settings.json.tmp");
+	assert_int_equal(mkdir(blocker, 0700), 0);
+	path_join(kept, sizeof(kept), f->state_dir, "settings.json.kept");
+	path_join(inside, sizeof(inside), f->settings, "x");
+	assert_int_equal(rename(f->settings, kept), 0);
+	assert_int_equal(mkdir(f->settings, 0700), 0);
+	write_file(inside, "x");
+
+	stop(f, &f->d[1], NULL);
+	WAIT_FOR(f, f->d[1].calls > 0, WAIT_MS);
+	assert_int_equal(f->d[1].r, VPN_ERR_STORAGE);
+	assert_contains(f->d[1].msg, "settings.json");
+	WAIT_FOR(f, vpn_state(f->v) == VPN_STOPPED && ovpn_held(f), WAIT_MS);
+	run_for(f, 300);
+	assert_int_equal(vpn_state(f->v), VPN_STOPPED);
+	assert_int_equal(rec_count(f, "release held"), 1);
+	assert_true(json_is_false(st_get(f, "start_when_possible", NULL)));
+
+	stop(f, &f->d[2], NULL);
+	WAIT_FOR(f, f->d[2].calls > 0, WAIT_MS);
+	assert_int_equal(f->d[2].r, VPN_ERR_STORAGE);
+
+	/* The disk works again, and still says "on" as it did. */
+	assert_int_equal(unlink(inside), 0);
+	assert_int_equal(rmdir(f->settings), 0);
+	assert_int_equal(rmdir(blocker), 0);
+	assert_int_equal(rename(kept, f->settings), 0);
+	assert_int_equal(disk_swp(f), 1);
+	stop_ok(f, &f->d[3]);
+	assert_int_equal(disk_swp(f), 0);
+	assert_int_equal(rec_count(f, "release held"), 1);
+}
+
+/*
+ * With the plugin, the consent record cannot be put in place (a directory
+ * holding a file where it goes): the waiting start answers "storage" at
+ * once rather than at its timeout, and openvpn stays held; the release is
+ * retried, so the VPN connects once the record can be written.
+ */
+static void
+test_consent_write_fails_then_retried(void **state)
+{
+	struct fx *f = *state;
+	char blocker[160], inside[192];
+	int64_t t0;
+
+	f->plugin = "/nonexistent/openvpn-plugin-supportvpn.so";
+	boot_held(f, "");
+	path_join(blocker, sizeof(blocker), f->run_dir, "consent");
+	path_join(inside, sizeof(inside), blocker, "x");
+	assert_int_equal(mkdir(blocker, 0700), 0);
+	write_file(inside, "x");
+	t0 = now_ms();
+	start(f, false, true, 30, &f->d[0], NULL);
+	WAIT_FOR(f, f->d[0].calls > 0, WAIT_MS);
+	assert_int_equal(f->d[0].r, VPN_ERR_STORAGE);
+	assert_contains(f->d[0].msg, "consent");
+	assert_true(now_ms() - t0 < 2000);
+	run_for(f, 200);
+	assert_true(ovpn_held(f));
+	assert_int_equal(rec_count(f, "cmd hold release"), 0);
+	assert_int_not_equal(vpn_state(f->v), VPN_CONNECTED);
+
+	assert_int_equal(unlink(inside), 0);
+	assert_int_equal(rmdir(blocker), 0);
+	WAIT_FOR(f, vpn_state(f->v) == VPN_CONNECTED, WAIT_MS);
+	assert_int_equal(rec_count(f, "release held"), 1);
+	stop_ok(f, &f->d[1]);
+}
+
 /* A persisted "start when possible" connects at boot by itself. */
 static void
 test_boot_with_when_possible_connects(void **state)
@@ -1577,6 +1670,8 @@ main(int argc, char **argv)
 		T(test_start_while_stopping),
 		T(test_start_when_possible_persists),
 		T(test_stop_clears_when_possible),
+		T(test_stop_when_settings_can_neither_be_written_nor_removed),
+		T(test_consent_write_fails_then_retried),
 		T(test_boot_with_when_possible_connects),
 		T(test_stop_holds_when_settings_cannot_be_written),
 		T(test_frozen_openvpn_restarted_connected),
