@@ -164,6 +164,9 @@ write_line(int fd, const char *line, size_t len)
 	}
 }
 
+static void vlog(enum log_level level, const char *err, const char *fmt,
+    va_list ap) __attribute__((format(printf, 3, 0)));
+
 static void
 vlog(enum log_level level, const char *err, const char *fmt, va_list ap)
 {
