@@ -280,7 +280,7 @@ asan:
 	@set -e; for t in $(UNIT_BINS:$(BUILD)/%=build-asan/%); do echo "== $$t"; (cd tests/unit && ../../$$t); done
 	SUPPORTVPN_BUILD=build-asan $(PYTEST) -p no:cacheprovider -v tests/system
 
-# libFuzzer harnesses (clang), one per parser (tests/fuzz/README.md). The
+# libFuzzer harnesses (clang), one per parser (README.md, Fuzzing). The
 # modules are compiled once with coverage and ASan+UBSan (UB aborts, so the
 # fuzzer sees it) into archives in build-fuzz/; each harness links what it
 # uses. fuzzcheck (in make check): FUZZ_RUNS inputs each (FUZZ_RUNS_<name>

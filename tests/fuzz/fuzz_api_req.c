@@ -54,6 +54,12 @@
 
 int	LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+/*
+ * Requests per input: a "log" answer is some 100 KB of JSON, a second
+ * under ASan for a few dozen; more requests find nothing new.
+ */
+#define MAX_REQUESTS	64
+
 static uv_loop_t	 loop;
 static struct config	 cfg;
 static struct api	*api;
@@ -587,8 +593,8 @@ static void
 on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 {
 	struct conn *c = s->data;
+	size_t off = 0;
 	char *nl;
-	size_t used;
 
 	if (n < 0) {
 		c->eof = true;
@@ -596,12 +602,12 @@ on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 		return;
 	}
 	c->len += (size_t)n;
-	while ((nl = memchr(c->buf, '\n', c->len)) != NULL) {
-		used = (size_t)(nl - c->buf) + 1;
-		check_line(c, c->buf, used - 1);
-		memmove(c->buf, c->buf + used, c->len - used);
-		c->len -= used;
+	while ((nl = memchr(c->buf + off, '\n', c->len - off)) != NULL) {
+		check_line(c, c->buf + off, (size_t)(nl - c->buf) - off);
+		off = (size_t)(nl - c->buf) + 1;
 	}
+	memmove(c->buf, c->buf + off, c->len - off);
+	c->len -= off;
 }
 
 static void
@@ -743,8 +749,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if ((exp = calloc(size / 2 + 2, sizeof(*exp))) == NULL)
 		abort();
 	n = expectations((const char *)data, size, exp);
-	exchange(data, size, exp, n, false);
-	exchange(data, size, exp, n, true);
+	if (n <= MAX_REQUESTS) {
+		exchange(data, size, exp, n, false);
+		exchange(data, size, exp, n, true);
+	}
 	for (i = 0; i < n; i++)
 		json_decref(exp[i].id);
 	free(exp);
