@@ -375,7 +375,7 @@ fuzz: $(FUZZERS:%=build-fuzz/%)
 		if ./build-fuzz/$$n $(FUZZ_OPTS) -max_total_time=$(FUZZ_SECONDS) $$dict \
 		    -artifact_prefix=build-fuzz/artifacts/$$n- build-fuzz/corpus/$$n \
 		    tests/fuzz/corpus/$$n > build-fuzz/$$n.log 2>&1; \
-		then grep -E '^#[0-9]+ ' build-fuzz/$$n.log | tail -1; \
+		then grep -E '^#[0-9]+[[:space:]]' build-fuzz/$$n.log | tail -1; \
 		    grep -E '^Done|stat::' build-fuzz/$$n.log; \
 		else tail -60 build-fuzz/$$n.log; fail="$$fail $$n"; fi; done; \
 	if [ -n "$$fail" ]; then echo "fuzz: findings in:$$fail" >&2; exit 1; fi
