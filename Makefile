@@ -103,7 +103,7 @@ PROGRAMS := $(BUILD)/supportvpnd $(BUILD)/supportvpnctl $(PLUGIN) \
 	$(BUILD)/supportvpn-hubd $(BUILD)/supportvpn-hub
 
 .PHONY: all deps check unit system headers confcheck demo bench soak run \
-	install uninstall asan sanitize fuzz clean manlint completion
+	install uninstall asan sanitize fuzz fuzzcheck clean manlint completion
 .DEFAULT_GOAL := all
 
 all: $(PROGRAMS)
@@ -274,6 +274,7 @@ check:
 	$(MAKE) completion
 	$(MAKE) WERROR=1 confcheck
 	$(MAKE) WERROR=1 unit
+	$(MAKE) WERROR=1 fuzzcheck
 	$(MAKE) WERROR=1 system
 	$(MAKE) sanitize
 
@@ -417,33 +418,106 @@ asan:
 	$(SAN_ENV) $(SAN_MAKE) all unit
 	$(SAN_ENV) SUPPORTVPN_BUILD=build-asan $(PYTEST) -p no:cacheprovider -v tests/system
 
-# libFuzzer harnesses (clang), one per parser; each runs FUZZ_SECONDS.
-build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(MODULE_SRCS)
-	@mkdir -p $(@D)
-	clang -g -O1 -fsanitize=fuzzer,address,undefined $(WARN) -Iinclude \
-		-Icontroller $(UV_CFLAGS) -o $@ $< $(MODULE_SRCS) $(UV_LIBS)
+# libFuzzer harnesses (clang), one per parser (README.md, Fuzzing). The
+# modules are compiled once with coverage and ASan+UBSan (UB aborts, so the
+# fuzzer sees it) into archives in build-fuzz/; each harness links what it
+# uses. fuzzcheck (in make check): FUZZ_RUNS inputs each (FUZZ_RUNS_<name>
+# for the slow ones), a fixed seed, the seed corpus read only (new inputs go
+# to a scratch directory), any crash, leak, UB or hang fails. fuzz:
+# FUZZ_SECONDS each (FUZZERS picks some), growing build-fuzz/corpus/<name>;
+# logs in build-fuzz/<name>.log, crashes in build-fuzz/artifacts/.
+FUZZ_CC		?= clang
+FUZZ_RUNS	?= 20000
+# About 500 runs/s: inputs of 16 KiB.
+FUZZ_RUNS_fuzz_mgmt_proto ?= 2000
+FUZZ_RUNS_fuzz_config ?= 5000
+FUZZ_NAMES	:= $(FUZZ_SRCS:tests/fuzz/%.c=%)
+FUZZERS		?= $(FUZZ_NAMES)
+FUZZ_SAN	:= -fsanitize=address,undefined -fno-sanitize-recover=all
+FUZZ_CFLAGS	= -g -O1 -fno-omit-frame-pointer $(FUZZ_SAN) \
+		  -fsanitize=fuzzer-no-link $(WARN) -Iinclude
+FUZZ_LD		= $(FUZZ_CC) -fsanitize=fuzzer $(FUZZ_SAN)
+# Options for every run: a hang is a finding, crashes go to build-fuzz/.
+FUZZ_OPTS	= -timeout=10 -print_final_stats=1
+FZ		:= build-fuzz/obj
+# Only the modules the harnesses reach are compiled (a link error names a
+# missing one): make check pays for each.
+FUZZ_SVD_OBJS	:= $(patsubst %,$(FZ)/controller/%.o,api_req config events http_sec ratelimit \
+		   log mgmt_proto settings token util)
+FUZZ_PLUGIN_OBJS := $(patsubst %,$(FZ)/plugin/%.o,event hub_policy policy)
+FUZZ_HUB_OBJS	:= $(patsubst %,$(FZ)/hub/%.o,datagram grants ident)
 
+build-fuzz/.flags: FORCE
+	@mkdir -p $(@D)
+	@echo '$(FUZZ_CC) $(FUZZ_CFLAGS)' | cmp -s - $@ || echo '$(FUZZ_CC) $(FUZZ_CFLAGS)' > $@
+
+$(FZ)/controller/%.o: controller/%.c build-fuzz/.flags
+	@mkdir -p $(@D)
+	@echo "  FUZZCC  $<"
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -Icontroller $(UV_CFLAGS) -c -o $@ $<
+$(FZ)/plugin/%.o: plugin/%.c build-fuzz/.flags
+	@mkdir -p $(@D)
+	@echo "  FUZZCC  $<"
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -Iplugin $(shell $(PKG_CONFIG) --cflags $(PLUGIN_PKGS) 2>/dev/null) -c -o $@ $<
+$(FZ)/hub/%.o: hub/%.c build-fuzz/.flags
+	@mkdir -p $(@D)
+	@echo "  FUZZCC  $<"
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -Ihub -Icontroller $(HUB_CFLAGS) -c -o $@ $<
+# A harness sees the headers of the part it fuzzes.
+FUZZ_INC = -Icontroller $(UV_CFLAGS)
+$(FZ)/tests/fuzz/fuzz_hub_%.o: FUZZ_INC = -Ihub -Icontroller $(HUB_CFLAGS)
+$(FZ)/tests/fuzz/fuzz_policy.o $(FZ)/tests/fuzz/fuzz_hub_policy.o: FUZZ_INC = -Iplugin $(JANSSON_CFLAGS)
+$(FZ)/tests/fuzz/%.o: tests/fuzz/%.c build-fuzz/.flags
+	@mkdir -p $(@D)
+	@echo "  FUZZCC  $<"
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_INC) -c -o $@ $<
+
+.SECONDARY: $(FUZZ_NAMES:%=$(FZ)/tests/fuzz/%.o)
+
+build-fuzz/libsvd.a: $(FUZZ_SVD_OBJS)
+	$(Q)rm -f $@ && ar rcs $@ $^
+build-fuzz/libsvplugin.a: $(FUZZ_PLUGIN_OBJS)
+	$(Q)rm -f $@ && ar rcs $@ $^
+build-fuzz/libhub.a: $(FUZZ_HUB_OBJS)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+# The controller's parsers and the API server (with stand-ins for the
+# modules behind it, defined in the harness).
+build-fuzz/fuzz_%: $(FZ)/tests/fuzz/fuzz_%.o build-fuzz/libsvd.a
+	@echo "  FUZZLD  $@"
+	$(Q)$(FUZZ_LD) -o $@ $^ $(UV_LIBS)
 # The plugin's parsers link the plugin's plain modules, not the daemon's.
-PLUGIN_FUZZ_SRCS := plugin/hub_policy.c plugin/policy.c plugin/event.c
-build-fuzz/fuzz_hub_policy: tests/fuzz/fuzz_hub_policy.c $(PLUGIN_FUZZ_SRCS)
-	@mkdir -p $(@D)
-	clang -g -O1 -fsanitize=fuzzer,address,undefined $(WARN) -Iinclude \
-		-Iplugin $(JANSSON_CFLAGS) -o $@ $< $(PLUGIN_FUZZ_SRCS) $(JANSSON_LIBS)
+build-fuzz/fuzz_policy build-fuzz/fuzz_hub_policy: build-fuzz/%: $(FZ)/tests/fuzz/%.o build-fuzz/libsvplugin.a
+	@echo "  FUZZLD  $@"
+	$(Q)$(FUZZ_LD) -o $@ $^ $(PLUGIN_LIBS)
+# The hub's parsers: hub/ with the controller helpers it uses.
+build-fuzz/fuzz_hub_%: $(FZ)/tests/fuzz/fuzz_hub_%.o build-fuzz/libhub.a build-fuzz/libsvd.a
+	@echo "  FUZZLD  $@"
+	$(Q)$(FUZZ_LD) -o $@ $^ $(HUB_LIBS)
 
-# The hub's parsers (an explicit rule above wins for fuzz_hub_policy): hub/ with the two controller helpers it uses.
-build-fuzz/fuzz_hub_%: tests/fuzz/fuzz_hub_%.c $(HUB_MODULE_SRCS)
-	@mkdir -p $(@D)
-	clang -g -O1 -fsanitize=fuzzer,address,undefined $(WARN) -Iinclude \
-		-Icontroller -Ihub $(HUB_CFLAGS) -o $@ $< $(HUB_MODULE_SRCS) \
-		controller/util.c controller/log.c $(HUB_LIBS)
+# tests/fuzz/<name without fuzz_>.dict, where there is one.
+FUZZ_DICT = d=tests/fuzz/$${n\#fuzz_}.dict; dict=; [ -f $$d ] && dict=-dict=$$d
+fuzzcheck: $(FUZZ_BINS)
+	@set -e; for nr in $(foreach n,$(FUZZ_NAMES),$(n):$(or $(FUZZ_RUNS_$(n)),$(FUZZ_RUNS))); do \
+		n=$${nr%:*}; $(FUZZ_DICT); w=build-fuzz/check/$$n; rm -rf $$w; mkdir -p $$w/new; \
+		if ./build-fuzz/$$n $(FUZZ_OPTS) -runs=$${nr#*:} -seed=1 $$dict \
+		    -artifact_prefix=$$w/ $$w/new tests/fuzz/corpus/$$n > $$w.log 2>&1; \
+		then echo "$$n: $$(grep -o 'Done [0-9]* runs in [0-9]* second(s)' $$w.log), $$(grep -o 'cov: [0-9]* ft: [0-9]*' $$w.log | tail -1)"; \
+		else tail -60 $$w.log; echo "fuzzcheck: $$n failed; log $$w.log" >&2; exit 1; fi; done
 
-fuzz: $(FUZZ_BINS)
-	@set -e; for f in $(FUZZ_BINS); do echo "== $$f ($(FUZZ_SECONDS) s)"; \
-		mkdir -p build-fuzz/corpus-$$(basename $$f); \
-		seeds=tests/fuzz/corpus/$$(basename $$f); [ -d $$seeds ] || seeds=; \
-		$$f -max_total_time=$(FUZZ_SECONDS) build-fuzz/corpus-$$(basename $$f) $$seeds 2>&1 | tail -3; done
+fuzz: $(FUZZERS:%=build-fuzz/%)
+	@mkdir -p build-fuzz/artifacts; fail=; for n in $(FUZZERS); do $(FUZZ_DICT); \
+		echo "== $$n ($(FUZZ_SECONDS) s, log build-fuzz/$$n.log)"; \
+		mkdir -p build-fuzz/corpus/$$n; \
+		if ./build-fuzz/$$n $(FUZZ_OPTS) -max_total_time=$(FUZZ_SECONDS) $$dict \
+		    -artifact_prefix=build-fuzz/artifacts/$$n- build-fuzz/corpus/$$n \
+		    tests/fuzz/corpus/$$n > build-fuzz/$$n.log 2>&1; \
+		then grep -E '^#[0-9]+[[:space:]]' build-fuzz/$$n.log | tail -1; \
+		    grep -E '^Done|stat::' build-fuzz/$$n.log; \
+		else tail -60 build-fuzz/$$n.log; fail="$$fail $$n"; fi; done; \
+	if [ -n "$$fail" ]; then echo "fuzz: findings in:$$fail" >&2; exit 1; fi
 
 clean:
 	rm -rf $(BUILD) build-asan build-fuzz
 
--include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD) build-fuzz -name '*.d' 2>/dev/null)

@@ -39,6 +39,16 @@
 #define API_LOG_BURST		10
 #define API_LOG_WINDOW_MS	10000
 
+/*
+ * Answers queued beyond this hold back the connection's next request: a
+ * client that writes many requests at once reads their answers later
+ * than they are written, which is not the same as not reading (that is
+ * API_MAX_BACKLOG, for events a subscriber does not take).
+ */
+#define API_HIGH_WATER	(256 * 1024)
+
+struct client;
+
 /* A connection's line buffer: one whole line and its newline at most. */
 #define API_BUF_MIN	4096
 #define API_BUF_MAX	(SUPPORTVPN_API_MAX_LINE + 2)
@@ -140,6 +150,9 @@ on_written(uv_write_t *req, int status)
 	 */
 	if (status < 0 && status != UV_ECANCELED)
 		client_close(c, uv_strerror(status));
+	/* Requests held back while answers were queued go on. */
+	else if (status == 0 && !c->closing && !c->busy)
+		client_process(c);
 }
 
 /* Queues line (stolen) on c. A connection that does not read its output
@@ -469,14 +482,23 @@ handle_line(struct client *c, const char *line, size_t len)
 	api_request_clear(&req);
 }
 
-/* Handles complete lines until one waits or none is left. */
+/* Whether the next request may be handled now. */
+static bool
+client_ready(struct client *c)
+{
+	return !c->busy && !c->closing && uv_stream_get_write_queue_size(
+	    (uv_stream_t *)&c->tcp) <= API_HIGH_WATER;
+}
+
+/* Handles complete lines until one waits, answers pile up or none is
+ * left. */
 static void
 client_process(struct client *c)
 {
 	char *nl;
 	size_t used;
 
-	while (!c->busy && !c->closing &&
+	while (client_ready(c) &&
 	    (nl = memchr(c->buf, '\n', c->len)) != NULL) {
 		used = (size_t)(nl - c->buf) + 1;
 		*nl = '\0';

@@ -680,56 +680,170 @@ is_owned(const char *opt)
 	return false;
 }
 
+/*
+ * openvpn 2.6 reads its config file with fgets into a buffer of 257 bytes
+ * (256 inside an inline file) and splits each piece with parse_line. The
+ * check reads the file the same way, or an option openvpn applies could
+ * hide from it (quoted, after a form feed, after an inline file's end).
+ */
+#define OVPN_LINE_MAX	256	/* bytes fgets gives a config line */
+#define OVPN_INLINE_MAX	255	/* and a line of an inline file */
+#define OVPN_PARM_MAX	256	/* a token; openvpn refuses longer ones */
+#define OVPN_TOKENS	3	/* enough for "setenv opt <option>" */
+
+/* isspace() in the C locale; NUL ends a token too. */
+static bool
+ovpn_space(int c)
+{
+	return c == '\0' || c == ' ' || (c >= '\t' && c <= '\r');
+}
+
+/* The length of the piece fgets(max + 1 bytes) reads at p. */
+static size_t
+ovpn_piece(const char *p, size_t max)
+{
+	size_t len = strnlen(p, max);
+	const char *nl = memchr(p, '\n', len);
+
+	return nl != NULL ? (size_t)(nl - p) + 1 : len;
+}
+
+/*
+ * Up to OVPN_TOKENS tokens of s[0..len) as parse_line reads them: white space
+ * separates, "..." quotes with backslash escapes, '...' quotes literally,
+ * a backslash escapes outside single quotes, '#' or ';' where a token
+ * would start ends the line. A token is cut at OVPN_PARM_MAX (*cut set).
+ * Returns how many were read.
+ */
+static int
+ovpn_tokens(const char *s, size_t len,
+    char tok[OVPN_TOKENS][OVPN_PARM_MAX + 1], bool *cut)
+{
+	enum { INIT, BARE, DQUOTE, SQUOTE } st = INIT;
+	bool bs = false, done;
+	size_t i, o = 0;
+	int n = 0, c, out;
+
+	*cut = false;
+	for (i = 0; i <= len && n < OVPN_TOKENS; i++) {
+		c = i < len ? (unsigned char)s[i] : '\0';
+		if (!bs && c == '\\' && st != SQUOTE) {
+			bs = true;
+			continue;
+		}
+		out = 0;
+		done = false;
+		switch (st) {
+		case INIT:
+			if (ovpn_space(c))
+				break;
+			if (c == '#' || c == ';')
+				return n;
+			if (!bs && c == '"')
+				st = DQUOTE;
+			else if (!bs && c == '\'')
+				st = SQUOTE;
+			else {
+				out = c;
+				st = BARE;
+			}
+			break;
+		case BARE:
+			if (!bs && ovpn_space(c))
+				done = true;
+			else
+				out = c;
+			break;
+		case DQUOTE:
+			if (!bs && c == '"')
+				done = true;
+			else
+				out = c;
+			break;
+		case SQUOTE:
+			if (c == '\'')
+				done = true;
+			else
+				out = c;
+			break;
+		}
+		bs = false;
+		if (out != 0 && o < OVPN_PARM_MAX)
+			tok[n][o++] = (char)out;
+		else if (out != 0)
+			*cut = true;
+		if (done) {
+			tok[n++][o] = '\0';
+			o = 0;
+			st = INIT;
+		}
+	}
+	/* An open quote: openvpn refuses the line; read it as closed. */
+	if (st != INIT && n < OVPN_TOKENS)
+		tok[n++][o] = '\0';
+	return n;
+}
+
+/* In an inline file: whether the piece p[0..n) ends it (close: "</tag>"). */
+static bool
+ovpn_inline_end(const char *p, size_t n, const char *close)
+{
+	size_t i = 0, cl = strlen(close);
+
+	while (i < n && p[i] != '\0' && ovpn_space((unsigned char)p[i]))
+		i++;
+	return n - i >= cl && strncmp(p + i, close, cl) == 0;
+}
+
 int
 config_check_client_text(const char *text, const char *name,
     struct config_error *err)
 {
-	const char *p = text;
-	char inline_tag[64] = "";
-	int lineno = 0;
+	char tok[OVPN_TOKENS][OVPN_PARM_MAX + 1], close[OVPN_PARM_MAX + 4] = "";
+	const char *p = text, *opt;
+	size_t n, olen;
+	int lineno = 1, line, ntok;
+	bool cut;
 
 	memset(err, 0, sizeof(*err));
-	while (*p != '\0') {
-		const char *eol = strchr(p, '\n');
-		size_t len = eol ? (size_t)(eol - p) : strlen(p);
-		char opt[64];
-		size_t i = 0, o = 0;
-
-		lineno++;
-		while (i < len && (p[i] == ' ' || p[i] == '\t'))
-			i++;
+	/* Newer openvpn skips a UTF-8 byte order mark. */
+	if (strncmp(p, "\xef\xbb\xbf", 3) == 0)
+		p += 3;
+	for (; *p != '\0'; p += n) {
+		n = ovpn_piece(p, close[0] != '\0' ? OVPN_INLINE_MAX :
+		    OVPN_LINE_MAX);
+		line = lineno;
+		if (p[n - 1] == '\n')
+			lineno++;
 		/* Inline files (<ca> ... </ca>) hold no options. */
-		if (inline_tag[0] != '\0') {
-			size_t tl = strlen(inline_tag);
-
-			if (len - i >= tl + 3 && p[i] == '<' && p[i + 1] == '/'
-			    && strncmp(p + i + 2, inline_tag, tl) == 0)
-				inline_tag[0] = '\0';
-			goto next;
+		if (close[0] != '\0') {
+			if (ovpn_inline_end(p, n, close))
+				close[0] = '\0';
+			continue;
 		}
-		if (i < len && p[i] == '<') {
-			i++;
-			while (i < len && p[i] != '>' && o + 1 < sizeof(inline_tag))
-				inline_tag[o++] = p[i++];
-			inline_tag[o] = '\0';
-			goto next;
+		if ((ntok = ovpn_tokens(p, n, tok, &cut)) == 0)
+			continue;
+		opt = tok[0];
+		if (strlen(opt) >= 3 && strncmp(opt, "--", 2) == 0)
+			opt += 2;
+		olen = strlen(opt);
+		/* Only a line that is the tag alone opens one. */
+		if (ntok == 1 && !cut && olen >= 2 && opt[0] == '<' &&
+		    opt[olen - 1] == '>') {
+			snprintf(close, sizeof(close), "</%.*s>",
+			    (int)(olen - 2), opt + 1);
+			continue;
 		}
-		if (i + 1 < len && p[i] == '-' && p[i + 1] == '-')
-			i += 2;
-		while (i < len && p[i] != ' ' && p[i] != '\t' && p[i] != '\r'
-		    && o + 1 < sizeof(opt))
-			opt[o++] = p[i++];
-		opt[o] = '\0';
-		if (o > 0 && opt[0] != '#' && opt[0] != ';' && is_owned(opt)) {
+		/* "setenv opt X" is X, where openvpn knows X. */
+		if (ntok == 3 && strcmp(opt, "setenv") == 0 &&
+		    strcmp(tok[1], "opt") == 0)
+			opt = tok[2];
+		if (is_owned(opt)) {
 			set_err(err, opt, "%s:%d: option '%s' is set by "
 			    "supportvpnd and must not appear in the openvpn "
-			    "client configuration", name, lineno, opt);
+			    "client configuration", name, line, opt);
 			return -1;
 		}
-next:
-		if (eol == NULL)
-			break;
-		p = eol + 1;
 	}
 	return 0;
 }

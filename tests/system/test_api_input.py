@@ -231,6 +231,29 @@ def test_long_line_under_the_limit_is_fine(app):
         assert a["ok"] is True and a["id"] == pad
 
 
+def test_pipelined_requests_with_large_answers_all_answered(app):
+    # Found by fuzz_api_req: the requests of one read were all answered
+    # into the write queue at once, and a client that reads, only later
+    # than supportvpnd writes, was closed as one that does not read
+    # (API_MAX_BACKLOG, 1 MiB).
+    with app.api(timeout=60) as c:
+        # A full log ring of long lines: each "log" answer is ~200 KB.
+        c.send_raw(b"".join(b'{"cmd": "no-such-command-%d"}\n' % i
+                            for i in range(1000)))
+        for _ in range(1000):
+            assert error_of(c.next_answer())["code"] == "unknown_command"
+    with app.api(timeout=60) as c:
+        # 300 of them (60 MB) in one write of 11 KB, read a second later:
+        # far more than the kernel's socket buffers hold.
+        n = 300
+        c.send_raw(b"".join(json.dumps({"id": i, "cmd": "log",
+                                        "lines": 1000}).encode() + b"\n"
+                            for i in range(n)))
+        time.sleep(1)
+        ids = [c.next_answer()["id"] for _ in range(n)]
+        assert ids == list(range(n))
+
+
 def test_200_concurrent_clients_all_answered(app):
     socks = []
     try:
