@@ -428,6 +428,8 @@ asan:
 # logs in build-fuzz/<name>.log, crashes in build-fuzz/artifacts/.
 FUZZ_CC		?= clang
 FUZZ_RUNS	?= 20000
+# A connection per run (two: one answered, one reset) is slow.
+FUZZ_RUNS_fuzz_api_req ?= 2000
 # About 500 runs/s: inputs of 16 KiB.
 FUZZ_RUNS_fuzz_mgmt_proto ?= 2000
 FUZZ_RUNS_fuzz_config ?= 5000
@@ -442,8 +444,8 @@ FUZZ_OPTS	= -timeout=10 -print_final_stats=1
 FZ		:= build-fuzz/obj
 # Only the modules the harnesses reach are compiled (a link error names a
 # missing one): make check pays for each.
-FUZZ_SVD_OBJS	:= $(patsubst %,$(FZ)/controller/%.o,api_req config events http_sec ratelimit \
-		   log mgmt_proto settings token util)
+FUZZ_SVD_OBJS	:= $(patsubst %,$(FZ)/controller/%.o,api api_req cmd config events http_sec \
+		   log mgmt_proto ratelimit rocmd settings token util)
 FUZZ_PLUGIN_OBJS := $(patsubst %,$(FZ)/plugin/%.o,event hub_policy policy)
 FUZZ_HUB_OBJS	:= $(patsubst %,$(FZ)/hub/%.o,datagram grants ident)
 
