@@ -43,7 +43,7 @@ endif
 # Debian packages the build, the tests and the demo need (see README).
 DEB_PACKAGES := build-essential pkg-config libuv1-dev libjansson-dev \
 	libcmocka-dev libssl-dev libcurl4-openssl-dev openvpn openssl \
-	python3 python3-pytest dnsmasq-base iproute2 procps socat iputils-ping \
+	python3 python3-pytest python3-pytest-xdist dnsmasq-base iproute2 procps socat iputils-ping \
 	curl clang libclang-rt-14-dev libcrypt-dev libnftables-dev nftables \
 	mandoc man-db libh2o-dev fiu-utils libfiu0
 
@@ -264,8 +264,12 @@ confcheck: $(BUILD)/supportvpnd $(BUILD)/supportvpn-hubd
 	$(Q)./$(BUILD)/supportvpn-hubd -n --config $(BUILD)/confcheck-hub.json
 
 # test_faults runs the scripted fake openvpn, test_iofaults supportvpnd-fiu.
+# Two workers, a test file each at a time (its bed is built once per
+# worker): the beds are independent (own namespaces, prefixes, ports), and
+# the tests mostly wait on openvpn, so this halves the wall time.
+SYSTEM_JOBS	?= 2
 system: all $(HELPER_BINS)
-	$(PYTEST) -p no:cacheprovider -v tests/system
+	$(PYTEST) -p no:cacheprovider -v -n $(SYSTEM_JOBS) --dist loadfile tests/system
 
 check:
 	$(MAKE) WERROR=1 all $(UNIT_BINS) $(HELPER_BINS) $(BENCH_BINS)
