@@ -16,6 +16,7 @@
 
 #include "api_req.h"
 #include "http_sec.h"
+#include "util.h"
 
 /* ---- Host and Origin --------------------------------------------------- */
 
@@ -132,18 +133,6 @@ http_referer_ok(const struct http_hosts *h, const char *ref, size_t len)
 
 /* ---- forms, queries, cookies ------------------------------------------ */
 
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Decodes s..end into out (outlen bytes, NUL-terminated). 0 or -1. */
 static int
 pct_decode(const char *s, const char *end, bool plus, char *out,
@@ -156,8 +145,8 @@ pct_decode(const char *s, const char *end, bool plus, char *out,
 	while (s < end) {
 		c = *s++;
 		if (c == '%') {
-			if (end - s < 2 || (hi = hexval(s[0])) < 0 ||
-			    (lo = hexval(s[1])) < 0)
+			if (end - s < 2 || (hi = util_hexval(s[0])) < 0 ||
+			    (lo = util_hexval(s[1])) < 0)
 				return -1;
 			c = (char)(hi << 4 | lo);
 			s += 2;

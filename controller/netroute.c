@@ -53,18 +53,6 @@ consider(struct best *b, int plen, uint32_t metric, bool reject,
 	snprintf(b->dev, sizeof(b->dev), "%s", dev);
 }
 
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* 1 to 8 hex digits, nothing else. */
 static int
 parse_hex32(const char *s, uint32_t *v)
@@ -75,7 +63,7 @@ parse_hex32(const char *s, uint32_t *v)
 		return -EBADMSG;
 	*v = 0;
 	for (i = 0; i < n; i++) {
-		int d = hexval(s[i]);
+		int d = util_hexval(s[i]);
 
 		if (d < 0)
 			return -EBADMSG;
@@ -93,7 +81,7 @@ parse_hex_bytes(const char *s, uint8_t *out, size_t n)
 	if (strlen(s) != 2 * n)
 		return -EBADMSG;
 	for (i = 0; i < n; i++) {
-		int hi = hexval(s[2 * i]), lo = hexval(s[2 * i + 1]);
+		int hi = util_hexval(s[2 * i]), lo = util_hexval(s[2 * i + 1]);
 
 		if (hi < 0 || lo < 0)
 			return -EBADMSG;

@@ -339,3 +339,15 @@ util_json_object(const char *buf, size_t len, size_t max, char *why,
 	}
 	return o;
 }
+
+int
+util_hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}

@@ -43,6 +43,8 @@ int	util_fsync_dir(const char *path);
 int	util_mkdir_p(const char *path, unsigned mode);
 
 /* snprintf that reports truncation: 0, or -ENAMETOOLONG/-EINVAL. */
+/* The value of one hex digit (either case), or -1. */
+int	util_hexval(char c);
 int	util_snprintf(char *dst, size_t size, const char *fmt, ...)
 	    __attribute__((format(printf, 3, 4)));
 /* Copies src into dst (size bytes), replacing control characters with '?'
