@@ -374,6 +374,6 @@ def test_logins_waiting_are_bounded(make_appliance):
     assert all(error_of(a)["code"] == "busy" and "too many logins are "
                "being checked" in error_of(a)["message"] for a in busy), busy
     assert len(busy) + len(decided) == n, answers
-    assert len(decided) > AUTH_QUEUE_MAX, len(decided)
+    assert len(decided) >= AUTH_QUEUE_MAX, len(decided)  # all queued are decided
     assert "auth: too many logins are being checked" in app.log_text()
     assert app.call("stop")["vpn"] == "stopped"
